@@ -1,0 +1,68 @@
+"""sdde: will your asynchronous SGD converge, and how fast?
+
+Asynchronous SGD is modelled as a stochastic delay differential equation driven by
+Poisson-approximated gradient arrivals, and every answer is checked against an exact
+discrete simulation. The public surface is curated here and loaded on first use (so the
+command line starts instantly); modules whose names start with ``_`` are private.
+
+Examples
+--------
+>>> import sdde
+>>> cluster = sdde.Cluster(workers=32, delay=sdde.delays.parse("gamma:shape=2,mean=1"))
+>>> cluster.arrival_rate
+32.0
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sdde import delays
+    from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
+    from sdde.delays import DelayLaw
+    from sdde.report import ClusterReport, analyze_cluster
+    from sdde.staleness import StalenessLaw
+
+try:
+    __version__ = version("sdde")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+_PUBLIC = {
+    "Cluster": "sdde.cluster",
+    "RunTime": "sdde.cluster",
+    "SharedLink": "sdde.cluster",
+    "WorkerGroup": "sdde.cluster",
+    "DelayLaw": "sdde.delays",
+    "StalenessLaw": "sdde.staleness",
+    "ClusterReport": "sdde.report",
+    "analyze_cluster": "sdde.report",
+}
+
+__all__ = [
+    "Cluster",
+    "ClusterReport",
+    "DelayLaw",
+    "RunTime",
+    "SharedLink",
+    "StalenessLaw",
+    "WorkerGroup",
+    "__version__",
+    "analyze_cluster",
+    "delays",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "delays":
+        return importlib.import_module("sdde.delays")
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'sdde' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,179 @@
+"""``sdde-analyze``: the command line. A thin adapter: strings → objects → report → text.
+
+No mathematics lives here; everything printed comes from :mod:`sdde.report`.
+Bad input exits with code 2 and one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+from sdde._spec_examples import DELAY_SPEC_EXAMPLES
+
+if TYPE_CHECKING:
+    from sdde.cluster import Cluster
+
+PROG = "sdde-analyze"
+DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; its message is one line telling what to fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    examples = "\n".join(f"  {e}" for e in DELAY_SPEC_EXAMPLES)
+    p = _Parser(
+        prog=PROG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Will asynchronous SGD on this cluster converge, and how fast? "
+                    "Reports gradient arrival rate, run time and staleness "
+                    "(Poisson approximation next to the exact law).",
+        epilog=f"delay specs (time units are yours; mean defaults to 1):\n{examples}\n\n"
+               "examples:\n"
+               f"  {PROG} --workers 32 --lr 0.01\n"
+               f"  {PROG} --workers 64 --delay lognormal:mean=1,cv=1 --json\n"
+               f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3\n"
+               f"  {PROG} --workers 16 --threshold 10 --seed 7",
+    )
+    p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
+                   help="number of workers (default 32), or groups such as "
+                        "'24:gamma:shape=4,mean=1 8:exponential:mean=3'")
+    p.add_argument("--lr", type=_positive_float("--lr"), default=0.01,
+                   help="learning rate η (default 0.01), e.g. --lr 0.05")
+    p.add_argument("--delay", default=DEFAULT_DELAY, metavar="SPEC",
+                   help=f"round-time law of each worker (default {DEFAULT_DELAY}), "
+                        "e.g. --delay gamma:shape=2,mean=1")
+    p.add_argument("--threshold", type=_whole("--threshold", 0), default=None, metavar="K",
+                   help="drop gradients with staleness above K, e.g. --threshold 40")
+    p.add_argument("--bandwidth", default=None, metavar="size=S,capacity=C",
+                   help="shared link: each round gains n·S/C time units, "
+                        "e.g. --bandwidth size=1,capacity=200")
+    p.add_argument("--updates", type=_whole("--updates", 1), default=10_000, metavar="T",
+                   help="quote the run time for T updates (default 10000)")
+    p.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
+                   help="also compute the exact staleness law (default on)")
+    p.add_argument("--gradients", type=_whole("--gradients", 1), default=200_000,
+                   metavar="N", help="gradients to simulate when the exact law has no "
+                                     "closed form (default 200000)")
+    p.add_argument("--seed", type=_whole("--seed", 0), default=0,
+                   help="seed of every random draw (default 0): same seed, same output")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of the table")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sdde-analyze``; returns the exit code (0 success, 2 bad input)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return int(exc.code or 0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sdde import __version__
+    from sdde.report import analyze_cluster
+
+    cluster = _cluster_from_args(args)
+    try:
+        report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
+                                 rng=np.random.default_rng(args.seed),
+                                 n_gradients=args.gradients)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
+              "threshold": args.threshold, "bandwidth": args.bandwidth,
+              "updates": args.updates, "exact": args.exact, "seed": args.seed}
+    if args.json:
+        print(json.dumps({"sdde_version": __version__, "inputs": inputs, **report.to_dict()},
+                         allow_nan=False))
+    else:
+        print(f"sdde {__version__} · learning rate η = {args.lr:g} · seed {args.seed}")
+        print(report.summary())
+        print("note: this release reports the cluster only; the divergence and speed "
+              "analysis for the learning rate is not implemented yet.")
+    return 0
+
+
+def _cluster_from_args(args: argparse.Namespace) -> Cluster:
+    """Strings → :class:`Cluster` (no mathematics; every error becomes a UsageError)."""
+    from sdde.cluster import Cluster, SharedLink, WorkerGroup
+    from sdde.delays import parse
+
+    try:
+        default_law = parse(args.delay)
+        groups = []
+        for token in args.workers:
+            count, sep, spec = token.partition(":")
+            n = _whole("--workers", 1)(count)
+            groups.append(WorkerGroup(workers=n, delay=parse(spec) if sep else default_law))
+        link = None
+        if args.bandwidth is not None:
+            link = SharedLink(**_key_values("--bandwidth", args.bandwidth,
+                                            {"size": "message_size",
+                                             "capacity": "capacity"}))
+        return Cluster(workers=groups, threshold=args.threshold, link=link)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or key.strip() not in keys:
+            raise UsageError(f"{option}: expected {','.join(f'{k}=…' for k in keys)}, "
+                             f"got {text!r}")
+        out[keys[key.strip()]] = _positive_float(f"{option} {key.strip()}")(value)
+    if len(out) != len(keys):
+        raise UsageError(f"{option}: give all of {', '.join(keys)}, got {text!r}")
+    return out
+
+
+def _positive_float(option: str) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a number, got {text!r}") from None
+        if not (value > 0 and value < float("inf")):
+            raise UsageError(f"{option} must be a finite number > 0, got {text!r}")
+        return value
+
+    return convert
+
+
+def _whole(option: str, minimum: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a whole number >= {minimum}, "
+                             f"got {text!r}") from None
+        if value < minimum:
+            raise UsageError(f"{option} must be a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return convert
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

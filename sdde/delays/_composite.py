@@ -1,0 +1,410 @@
+"""Laws built from other laws: shifts, mixtures, empirical traces, equilibrium laws."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from sdde._numerics import ComplexArray, FloatArray
+from sdde.delays._base import DelayLaw, as_output, integrate_sf, require_finite
+from sdde.delays._families import Deterministic, Exponential
+
+#: Largest number of complex exponentials an empirical transform evaluates at once.
+_EMPIRICAL_BLOCK = 4_000_000
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Shifted(DelayLaw):
+    """Law of ``shift + X`` for a base law of ``X``.
+
+    ``Shifted(base=Exponential(scale=m), shift=c)`` is the shifted exponential: a fixed
+    part ``c`` (e.g. communication) plus a memoryless part of mean ``m``.
+    """
+
+    base: DelayLaw
+    shift: float
+    family = "shifted"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, DelayLaw):
+            raise ValueError(f"shifted: base must be a DelayLaw, got {self.base!r}")
+        require_finite("shifted", "shift", self.shift, minimum=0.0, strict=False)
+
+    @property
+    def mean(self) -> float:
+        return self.shift + self.base.mean
+
+    @property
+    def var(self) -> float:
+        return self.base.var
+
+    def raw_moment(self, order: int) -> float:
+        return float(sum(special.comb(order, j) * self.shift ** (order - j)
+                         * (self.base.raw_moment(j) if j else 1.0) for j in range(order + 1)))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        lo, hi = self.base.support
+        return lo + self.shift, hi + self.shift
+
+    def atoms(self) -> tuple[FloatArray, FloatArray]:
+        pts, mass = self.base.atoms()
+        return pts + self.shift, mass
+
+    def breakpoints(self) -> FloatArray:
+        return np.unique(np.concatenate([self.base.breakpoints() + self.shift,
+                                         super().breakpoints()]))
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        return self.base.cdf(np.asarray(x, dtype=np.float64) - self.shift)
+
+    def sf(self, x: npt.ArrayLike) -> Any:
+        return self.base.sf(np.asarray(x, dtype=np.float64) - self.shift)
+
+    def _pdf(self, x: FloatArray) -> Any:
+        return self.base.pdf(x - self.shift)
+
+    def _quantile(self, q: FloatArray) -> FloatArray:
+        return np.asarray(self.base.quantile(q), dtype=np.float64) + self.shift
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return self.base.sample(rng, size) + self.shift
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        # (c + x) dF(x) / (c + m) mixes dF (weight c / (c + m)) and x dF / m.
+        plain = rng.random(size) < self.shift / self.mean
+        biased = self.base.sample_length_biased(rng, size)
+        return np.where(plain, self.base.sample(rng, size), biased) + self.shift
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return self.base.laplace_abscissa
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        return np.exp(-z * self.shift) * self.base._laplace(z)
+
+    def scaled(self, factor: float) -> Shifted:
+        return Shifted(base=self.base.scaled(factor), shift=self.shift * factor)
+
+    def shifted(self, shift: float) -> Shifted:
+        return Shifted(base=self.base, shift=self.shift + shift)
+
+    def params(self) -> dict[str, Any]:
+        return {"shift": float(self.shift), "base": str(self.base)}
+
+    def __str__(self) -> str:
+        if isinstance(self.base, Exponential):
+            return f"shifted-exp:shift={self.shift:g},mean={self.mean:g}"
+        return super().__str__()
+
+
+def shifted_exponential(*, shift: float, mean: float) -> Shifted:
+    """Shifted exponential with total ``mean`` (``shift`` plus an exponential part)."""
+    require_finite("shifted-exp", "shift", shift, minimum=0.0, strict=False)
+    require_finite("shifted-exp", "mean", mean, minimum=shift)
+    return Shifted(base=Exponential(scale=mean - shift), shift=shift)
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Mixture(DelayLaw):
+    """Each round independently follows ``components[j]`` with probability ``weights[j]``."""
+
+    components: tuple[DelayLaw, ...]
+    weights: tuple[float, ...]
+    family = "mixture"
+
+    def __post_init__(self) -> None:
+        comps, w = tuple(self.components), tuple(float(x) for x in self.weights)
+        if not comps or len(comps) != len(w):
+            raise ValueError("mixture: give as many weights as components (at least one)")
+        if not all(isinstance(c, DelayLaw) for c in comps):
+            raise ValueError("mixture: every component must be a DelayLaw")
+        for j, wj in enumerate(w):
+            require_finite("mixture", f"weights[{j}]", wj, minimum=0.0)
+        if abs(sum(w) - 1.0) > 1e-9:
+            raise ValueError(f"mixture: weights must sum to 1, got {sum(w)!r}")
+        object.__setattr__(self, "components", comps)
+        object.__setattr__(self, "weights", tuple(x / sum(w) for x in w))
+
+    @classmethod
+    def straggler(cls, *, base: DelayLaw, p: float, slowdown: float) -> Mixture:
+        """A fraction ``p`` of rounds is ``slowdown`` times slower than ``base``.
+
+        With a deterministic base this is the two-point straggler law.
+        """
+        require_finite("two-point", "p", p, minimum=0.0, maximum=1.0)
+        require_finite("two-point", "slowdown", slowdown, minimum=1.0)
+        return cls(components=(base, base.scaled(slowdown)), weights=(1.0 - p, p))
+
+    @property
+    def _w(self) -> FloatArray:
+        return np.asarray(self.weights, dtype=np.float64)
+
+    @property
+    def mean(self) -> float:
+        return float(sum(w * c.mean for w, c in zip(self.weights, self.components, strict=True)))
+
+    def raw_moment(self, order: int) -> float:
+        return float(sum(w * c.raw_moment(order)
+                         for w, c in zip(self.weights, self.components, strict=True)))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        los, his = zip(*(c.support for c in self.components), strict=True)
+        return min(los), max(his)
+
+    def atoms(self) -> tuple[FloatArray, FloatArray]:
+        pts = [c.atoms()[0] for c in self.components]
+        mass = [w * c.atoms()[1] for w, c in zip(self.weights, self.components, strict=True)]
+        return np.concatenate(pts), np.concatenate(mass)
+
+    def breakpoints(self) -> FloatArray:
+        return np.unique(np.concatenate([c.breakpoints() for c in self.components]))
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        x = np.asarray(x, dtype=np.float64)
+        return as_output(sum(w * np.asarray(c.cdf(x))
+                             for w, c in zip(self.weights, self.components, strict=True)))
+
+    def _pdf(self, x: FloatArray) -> Any:
+        return as_output(sum(w * np.asarray(c.pdf(x))
+                             for w, c in zip(self.weights, self.components, strict=True)
+                             if c.continuous_mass > 0))
+
+    def _pick(self, rng: np.random.Generator, size: int | tuple[int, ...],
+              probabilities: FloatArray, draw: str) -> FloatArray:
+        which = rng.choice(len(self.components), size=size, p=probabilities)
+        out = np.empty(np.shape(which))
+        for j, comp in enumerate(self.components):
+            mask = which == j
+            out[mask] = getattr(comp, draw)(rng, int(mask.sum()))
+        return out
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return self._pick(rng, size, self._w, "sample")
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        means = np.array([c.mean for c in self.components])
+        return self._pick(rng, size, self._w * means / self.mean, "sample_length_biased")
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return max(c.laplace_abscissa for c in self.components)
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        return np.asarray(sum(w * c._laplace(z)
+                              for w, c in zip(self.weights, self.components, strict=True)),
+                          dtype=np.complex128)
+
+    def scaled(self, factor: float) -> Mixture:
+        return Mixture(components=tuple(c.scaled(factor) for c in self.components),
+                       weights=self.weights)
+
+    def params(self) -> dict[str, Any]:
+        return {"components": [str(c) for c in self.components],
+                "weights": [float(w) for w in self.weights]}
+
+    def __str__(self) -> str:
+        fast, slow = (*self.components, None)[:2]
+        if (len(self.components) == 2 and isinstance(fast, Deterministic)
+                and isinstance(slow, Deterministic)):
+            return (f"two-point:p={self.weights[1]:g},slowdown={slow.value / fast.value:g},"
+                    f"mean={self.mean:g}")
+        return super().__str__()
+
+
+def two_point(*, time: float, p: float, slowdown: float) -> Mixture:
+    """Two-point straggler law: ``time`` w.p. ``1 - p``, ``slowdown * time`` w.p. ``p``."""
+    return Mixture.straggler(base=Deterministic(value=time), p=p, slowdown=slowdown)
+
+
+@final
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Empirical(DelayLaw):
+    """The empirical law of measured round durations (e.g. a trace of a real cluster).
+
+    Parameters
+    ----------
+    samples : array_like, shape (n_samples,)
+        Positive, finite durations. The law puts mass ``1/n_samples`` on each.
+    source : str, optional
+        Where the samples came from (a file path), for reports.
+    """
+
+    samples: FloatArray
+    source: str | None = None
+    family = "trace"
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.samples, dtype=np.float64).ravel()
+        if x.size == 0:
+            raise ValueError("trace: at least one duration is needed")
+        bad = ~np.isfinite(x) | (x <= 0)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"trace: durations must be finite and > 0; entry {i} is {x[i]!r}")
+        x = np.sort(x)
+        x.setflags(write=False)
+        object.__setattr__(self, "samples", x)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Empirical:
+        """Read durations from a text file: one number per line, ``#`` starts a comment."""
+        p = Path(path)
+        try:
+            lines = p.read_text().splitlines()
+        except OSError as exc:
+            raise ValueError(f"trace: cannot read {str(p)!r}: {exc.strerror}") from None
+        values = []
+        for lineno, line in enumerate(lines, start=1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                values.append(float(text))
+            except ValueError:
+                raise ValueError(
+                    f"trace: {str(p)!r} line {lineno}: expected one duration, got {text!r}"
+                ) from None
+        if not values:
+            raise ValueError(f"trace: {str(p)!r} holds no durations")
+        try:
+            return cls(samples=np.array(values), source=str(p))
+        except ValueError as exc:
+            raise ValueError(f"{exc} (in {str(p)!r})") from None
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.samples))
+
+    @property
+    def var(self) -> float:
+        return float(np.var(self.samples))
+
+    def raw_moment(self, order: int) -> float:
+        return float(np.mean(self.samples**order))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return float(self.samples[0]), float(self.samples[-1])
+
+    def atoms(self) -> tuple[FloatArray, FloatArray]:
+        pts, counts = np.unique(self.samples, return_counts=True)
+        return pts, counts / self.samples.size
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        x = np.asarray(x, dtype=np.float64)
+        return as_output(np.searchsorted(self.samples, x, side="right") / self.samples.size)
+
+    def _quantile(self, q: FloatArray) -> FloatArray:
+        idx = np.clip(np.ceil(q * self.samples.size).astype(np.int64) - 1, 0, None)
+        return self.samples[idx]
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return rng.choice(self.samples, size=size)
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return rng.choice(self.samples, size=size, p=self.samples / self.samples.sum())
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return -math.inf
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        pts, mass = self.atoms()
+        out = np.empty(z.shape, dtype=np.complex128)
+        block = max(1, _EMPIRICAL_BLOCK // pts.size)
+        for start in range(0, z.size, block):
+            zb = z[start:start + block]
+            out[start:start + block] = np.exp(-np.outer(zb, pts)) @ mass
+        return out
+
+    def scaled(self, factor: float) -> Empirical:
+        return Empirical(samples=self.samples * factor, source=self.source)
+
+    def params(self) -> dict[str, Any]:
+        return {"n_samples": int(self.samples.size), "source": self.source}
+
+    def __str__(self) -> str:
+        if self.source is not None:
+            return f"trace:{self.source}"
+        return f"trace:<{self.samples.size} samples>"
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Equilibrium(DelayLaw):
+    """Equilibrium (forward-recurrence) law of a base law: density ``(1 - F(y)) / E[X]``.
+
+    In a stationary renewal process this is the law of the time from a random instant
+    to the next renewal; the cluster starts each worker's first push from it.
+
+    Notes
+    -----
+    Moments: ``E[Y^k] = E[X^(k+1)] / ((k + 1) E[X])``. Transform:
+    ``φ_e(z) = (1 - φ(z)) / (E[X] z)``. Sampling uses ``Y = U · X̃`` with ``U`` uniform
+    and ``X̃`` length-biased, since the round covering a random instant is
+    length-biased and the instant falls uniformly inside it.
+    """
+
+    base: DelayLaw
+    family = "equilibrium"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, DelayLaw):
+            raise ValueError(f"equilibrium: base must be a DelayLaw, got {self.base!r}")
+
+    @property
+    def mean(self) -> float:
+        return self.base.raw_moment(2) / (2.0 * self.base.mean)
+
+    def raw_moment(self, order: int) -> float:
+        return self.base.raw_moment(order + 1) / ((order + 1) * self.base.mean)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return 0.0, self.base.support[1]
+
+    def breakpoints(self) -> FloatArray:
+        return np.unique(np.concatenate([[0.0], self.base.breakpoints(), self.base.atoms()[0]]))
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        x = np.asarray(x, dtype=np.float64)
+        flat = [integrate_sf(self.base, float(xi)) for xi in x.ravel()]
+        return as_output(np.clip(np.reshape(flat, x.shape) / self.base.mean, 0.0, 1.0))
+
+    def _pdf(self, x: FloatArray) -> Any:
+        return as_output(np.where(x >= 0, np.asarray(self.base.sf(x)), 0.0) / self.base.mean)
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return rng.random(size) * self.base.sample_length_biased(rng, size)
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return self.base.laplace_abscissa
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        out = np.ones(z.shape, dtype=np.complex128)
+        nz = z != 0
+        out[nz] = (1.0 - self.base._laplace(z[nz])) / (self.base.mean * z[nz])
+        return out
+
+    def scaled(self, factor: float) -> Equilibrium:
+        return Equilibrium(base=self.base.scaled(factor))
+
+    def params(self) -> dict[str, Any]:
+        return {"base": str(self.base)}

@@ -1,0 +1,409 @@
+"""Parametric computation-time families, backed by scipy.stats where scipy has them."""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from sdde._numerics import ComplexArray, FloatArray, exprel, laplace_by_quadrature
+from sdde.delays._base import DelayLaw, as_output, require_finite
+
+
+class ScipyLaw(DelayLaw, abc.ABC):
+    """A law whose distribution functions come from a frozen ``scipy.stats`` object."""
+
+    @property
+    @abc.abstractmethod
+    def _dist(self) -> Any:
+        """The frozen scipy distribution."""
+
+    @property
+    def mean(self) -> float:
+        return float(self._dist.mean())
+
+    @property
+    def var(self) -> float:
+        return float(self._dist.var())
+
+    def raw_moment(self, order: int) -> float:
+        return float(self._dist.moment(order))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        lo, hi = self._dist.support()
+        return float(lo), float(hi)
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        return as_output(self._dist.cdf(x))
+
+    def sf(self, x: npt.ArrayLike) -> Any:
+        return as_output(self._dist.sf(x))
+
+    def _pdf(self, x: FloatArray) -> Any:
+        return as_output(self._dist.pdf(x))
+
+    def _quantile(self, q: FloatArray) -> FloatArray:
+        return np.asarray(self._dist.ppf(q), dtype=np.float64)
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return np.asarray(self._dist.rvs(size=size, random_state=rng), dtype=np.float64)
+
+    def _pdf_scalar(self, x: float) -> float:
+        return float(self._dist.pdf(x))
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        """Adaptive quadrature; families with a closed form override this."""
+        lo, hi = self.support
+        split = float(self._dist.median())
+        return np.array(
+            [laplace_by_quadrature(self._pdf_scalar, complex(zi), lo, hi, split) for zi in z],
+            dtype=np.complex128,
+        )
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Deterministic(DelayLaw):
+    """Every round takes exactly ``value`` time units (a point delay)."""
+
+    value: float
+    family = "deterministic"
+
+    def __post_init__(self) -> None:
+        require_finite("deterministic", "value", self.value, minimum=0.0)
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def var(self) -> float:
+        return 0.0
+
+    def raw_moment(self, order: int) -> float:
+        return float(self.value) ** order
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return float(self.value), float(self.value)
+
+    def atoms(self) -> tuple[FloatArray, FloatArray]:
+        return np.array([float(self.value)]), np.array([1.0])
+
+    def cdf(self, x: npt.ArrayLike) -> Any:
+        return as_output((np.asarray(x, dtype=np.float64) >= self.value).astype(np.float64))
+
+    def _quantile(self, q: FloatArray) -> FloatArray:
+        return np.full(q.shape, float(self.value))
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return np.full(size, float(self.value))
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return self.sample(rng, size)
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return -math.inf
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        return np.exp(-z * self.value)
+
+    def scaled(self, factor: float) -> Deterministic:
+        return Deterministic(value=self.value * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"value": float(self.value)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Exponential(ScipyLaw):
+    """Memoryless rounds; ``scale`` is the mean round time."""
+
+    scale: float
+    family = "exponential"
+
+    def __post_init__(self) -> None:
+        require_finite("exponential", "scale", self.scale, minimum=0.0)
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.expon(scale=self.scale)
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return -1.0 / self.scale
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        return 1.0 / (1.0 + self.scale * z)
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return rng.gamma(2.0, self.scale, size)
+
+    def scaled(self, factor: float) -> Exponential:
+        return Exponential(scale=self.scale * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"scale": float(self.scale)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Gamma(ScipyLaw):
+    """Gamma law with ``shape`` k and ``scale`` θ; integer shape is the Erlang-k law."""
+
+    shape: float
+    scale: float
+    family = "gamma"
+
+    def __post_init__(self) -> None:
+        require_finite("gamma", "shape", self.shape, minimum=0.0)
+        require_finite("gamma", "scale", self.scale, minimum=0.0)
+
+    @classmethod
+    def from_mean(cls, *, shape: float, mean: float) -> Gamma:
+        """Gamma law with the given shape and mean (scale = mean / shape)."""
+        require_finite("gamma", "mean", mean, minimum=0.0)
+        require_finite("gamma", "shape", shape, minimum=0.0)
+        return cls(shape=shape, scale=mean / shape)
+
+    @property
+    def is_erlang(self) -> bool:
+        """True when the shape is a whole number (a chain of exponential phases)."""
+        return float(self.shape).is_integer()
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.gamma(self.shape, scale=self.scale)
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return -1.0 / self.scale
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        return np.exp(-self.shape * np.log1p(self.scale * z))
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return rng.gamma(self.shape + 1.0, self.scale, size)
+
+    def scaled(self, factor: float) -> Gamma:
+        return Gamma(shape=self.shape, scale=self.scale * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"shape": float(self.shape), "scale": float(self.scale)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Uniform(ScipyLaw):
+    """Rounds uniformly distributed on ``[low, high]``."""
+
+    low: float
+    high: float
+    family = "uniform"
+
+    def __post_init__(self) -> None:
+        low = require_finite("uniform", "low", self.low, minimum=0.0, strict=False)
+        require_finite("uniform", "high", self.high, minimum=low)
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+    @property
+    def laplace_abscissa(self) -> float:
+        return -math.inf
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        width = self.high - self.low
+        return np.exp(-z * self.low) * exprel(-z * width)
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        u = rng.random(size)
+        return np.sqrt(self.low**2 + u * (self.high**2 - self.low**2))
+
+    def scaled(self, factor: float) -> Uniform:
+        return Uniform(low=self.low * factor, high=self.high * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"low": float(self.low), "high": float(self.high)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class LogNormal(ScipyLaw):
+    """``X = exp(mu + sigma N)`` with ``N`` standard normal (heavy right tail)."""
+
+    mu: float
+    sigma: float
+    family = "lognormal"
+
+    def __post_init__(self) -> None:
+        require_finite("lognormal", "mu", self.mu)
+        require_finite("lognormal", "sigma", self.sigma, minimum=0.0)
+
+    @classmethod
+    def from_mean_cv(cls, *, mean: float, cv: float) -> LogNormal:
+        """Lognormal law with the given mean and coefficient of variation."""
+        require_finite("lognormal", "mean", mean, minimum=0.0)
+        require_finite("lognormal", "cv", cv, minimum=0.0)
+        sigma2 = math.log1p(cv * cv)
+        return cls(mu=math.log(mean) - 0.5 * sigma2, sigma=math.sqrt(sigma2))
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.lognorm(self.sigma, scale=math.exp(self.mu))
+
+    def _pdf_scalar(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        t = (math.log(x) - self.mu) / self.sigma
+        return math.exp(-0.5 * t * t) / (x * self.sigma * math.sqrt(2.0 * math.pi))
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return np.exp(self.mu + self.sigma**2 + self.sigma * rng.standard_normal(size))
+
+    def scaled(self, factor: float) -> LogNormal:
+        return LogNormal(mu=self.mu + math.log(factor), sigma=self.sigma)
+
+    def params(self) -> dict[str, Any]:
+        return {"mu": float(self.mu), "sigma": float(self.sigma)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Weibull(ScipyLaw):
+    """Weibull law with ``shape`` k and ``scale`` λ (k < 1: heavier than exponential)."""
+
+    shape: float
+    scale: float
+    family = "weibull"
+
+    def __post_init__(self) -> None:
+        require_finite("weibull", "shape", self.shape, minimum=0.0)
+        require_finite("weibull", "scale", self.scale, minimum=0.0)
+
+    @classmethod
+    def from_mean(cls, *, shape: float, mean: float) -> Weibull:
+        """Weibull law with the given shape and mean."""
+        require_finite("weibull", "shape", shape, minimum=0.0)
+        require_finite("weibull", "mean", mean, minimum=0.0)
+        return cls(shape=shape, scale=mean / math.gamma(1.0 + 1.0 / shape))
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.weibull_min(self.shape, scale=self.scale)
+
+    def _pdf_scalar(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        t = x / self.scale
+        return self.shape / self.scale * t ** (self.shape - 1.0) * math.exp(-(t**self.shape))
+
+    @property
+    def laplace_abscissa(self) -> float:
+        if self.shape > 1:
+            return -math.inf
+        return -1.0 / self.scale if self.shape == 1 else 0.0
+
+    def _laplace(self, z: ComplexArray) -> ComplexArray:
+        if self.shape == 1:
+            return 1.0 / (1.0 + self.scale * z)
+        return super()._laplace(z)
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        return self.scale * rng.gamma(1.0 + 1.0 / self.shape, 1.0, size) ** (1.0 / self.shape)
+
+    def scaled(self, factor: float) -> Weibull:
+        return Weibull(shape=self.shape, scale=self.scale * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"shape": float(self.shape), "scale": float(self.scale)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Pareto(ScipyLaw):
+    """Pareto (power-law) rounds: ``P(X > x) = (scale / x)**shape`` for ``x >= scale``.
+
+    The shape must exceed 1, otherwise the mean round time is infinite and no worker
+    count or learning rate question has an answer.
+    """
+
+    shape: float
+    scale: float
+    family = "pareto"
+
+    def __post_init__(self) -> None:
+        if float(self.shape) <= 1.0:
+            raise ValueError(f"pareto: shape must be > 1 (shape <= 1 has an infinite mean "
+                             f"round time), got {self.shape!r}")
+        require_finite("pareto", "shape", self.shape, minimum=1.0)
+        require_finite("pareto", "scale", self.scale, minimum=0.0)
+
+    @classmethod
+    def from_mean(cls, *, shape: float, mean: float) -> Pareto:
+        """Pareto law with the given tail index and mean."""
+        require_finite("pareto", "mean", mean, minimum=0.0)
+        if not float(shape) > 1.0:
+            return cls(shape=shape, scale=1.0)  # raises the infinite-mean error
+        return cls(shape=shape, scale=mean * (shape - 1.0) / shape)
+
+    @cached_property
+    def _dist(self) -> Any:
+        return stats.pareto(self.shape, scale=self.scale)
+
+    def raw_moment(self, order: int) -> float:
+        if order >= self.shape:
+            return math.inf
+        return self.shape * self.scale**order / (self.shape - order)
+
+    def _pdf_scalar(self, x: float) -> float:
+        if x < self.scale:
+            return 0.0
+        return self.shape * self.scale**self.shape / x ** (self.shape + 1.0)
+
+    def sample_length_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    ) -> FloatArray:
+        # x dF(x) / E[X] is again Pareto, with tail index shape - 1.
+        return self.scale * (1.0 - rng.random(size)) ** (-1.0 / (self.shape - 1.0))
+
+    def scaled(self, factor: float) -> Pareto:
+        return Pareto(shape=self.shape, scale=self.scale * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"shape": float(self.shape), "scale": float(self.scale)}
+
+
+def erlang(k: int, mean: float) -> Gamma:
+    """Erlang-``k`` law (``k`` exponential phases) with the given mean."""
+    if not (isinstance(k, int | np.integer) or float(k).is_integer()) or int(k) < 1:
+        raise ValueError(f"erlang: k must be a whole number >= 1, got {k!r}")
+    return Gamma.from_mean(shape=float(int(k)), mean=mean)
+
+
+__all__ = [
+    "Deterministic", "Exponential", "Gamma", "LogNormal", "Pareto", "ScipyLaw", "Uniform",
+    "Weibull", "erlang",
+]
