@@ -28,6 +28,9 @@ from sdde.delays import DelayLaw, Deterministic, Exponential, Gamma, Mixture, Sh
 
 #: Mass a count table may leave beyond its last entry.
 _COUNT_TAIL = 1e-20
+#: Largest coefficient of variation the renewal method is used for. Beyond it the count
+#: variance's constant term (~ cv^4) makes the FFT and node ranges explode; simulate instead.
+MAX_CV = 4.0
 #: Kinks beyond this number are not added as panel edges (accuracy then degrades gently).
 _MAX_KINKS = 20_000
 
@@ -182,13 +185,16 @@ def _tagged_group_pmf(tagged: DelayLaw, laws: Sequence[DelayLaw], others: FloatA
         out[0] = 1.0
         return out
     var_rate = float(sum(n * law.var / law.mean**3 for n, law in zip(others, laws, strict=True)))
-    n_other = float(others.sum())
+    # Var N(t) = t σ²/μ³ + O(1); the O(1) term is below ~ 1 + cv^4 (renewal theory).
+    n_other = float(sum(n * (1.0 + law.cv**4) for n, law in zip(others, laws, strict=True)))
 
     def low_end(x: float) -> float:  # a conservative lower edge of S | x minus k_max
         return total_rate * x - 14.0 * math.sqrt(var_rate * x + n_other) - 30.0 - k_max
 
-    x_cut = optimize.brentq(low_end, 0.0, (k_max + 30.0) / total_rate * 4.0 + 1.0,
-                            xtol=1e-12) if low_end(0.0) < 0 else 0.0
+    upper = (k_max + 30.0) / total_rate + 1.0
+    while low_end(upper) <= 0:
+        upper *= 2.0
+    x_cut = optimize.brentq(low_end, 0.0, upper, xtol=1e-12) if low_end(0.0) < 0 else 0.0
     kinks = np.concatenate([_kinks(law, x_cut) for law, n in zip(laws, others, strict=True)
                             if n > 0])
     nodes, weights = law_quadrature(tagged, sqrt_step=0.5 / math.sqrt(total_rate),
@@ -200,17 +206,20 @@ def _tagged_group_pmf(tagged: DelayLaw, laws: Sequence[DelayLaw], others: FloatA
     out = np.zeros(k_max + 1)
     for start in range(0, nodes.size, 128):
         x = nodes[start:start + 128]
+        tables = [(count_pmf(law, x), int(n)) for law, n in zip(laws, others, strict=True)
+                  if n > 0]
         # S | x lies below its mean + 28 sd (+ slack) up to far less than 1e-30: an FFT of
-        # that length does not wrap mass around onto the tabulated range.
-        span = total_rate * x[-1] + 28.0 * math.sqrt(var_rate * x[-1] + n_other) + 64.0
+        # that length does not wrap mass around onto the tabulated range. Moments of the
+        # count tables are exact, so the length adapts to any round law.
+        mean_s = sum(n * (pmf @ np.arange(pmf.shape[1])) for pmf, n in tables)
+        var_s = sum(n * (pmf @ np.arange(pmf.shape[1]) ** 2) for pmf, n in tables) - sum(
+            n * (pmf @ np.arange(pmf.shape[1])) ** 2 for pmf, n in tables)
+        span = float(np.max(mean_s + 28.0 * np.sqrt(np.maximum(var_s, 0.0)))) + 64.0
+        span = max(span, max(pmf.shape[1] for pmf, _ in tables))
         size = 1 << max(6, math.ceil(math.log2(span)))
         spectrum = np.ones((x.size, size // 2 + 1), dtype=np.complex128)
-        for law, n in zip(laws, others, strict=True):
-            if n > 0:
-                pmf = count_pmf(law, x)
-                if pmf.shape[1] > size:
-                    raise RuntimeError("renewal staleness: count table exceeds the FFT length")
-                spectrum *= np.fft.rfft(pmf, size, axis=1) ** int(n)
+        for pmf, n in tables:
+            spectrum *= np.fft.rfft(pmf, size, axis=1) ** n
         conditional = np.fft.irfft(spectrum, size, axis=1)[:, : k_max + 1]
         out[: conditional.shape[1]] += weights[start:start + 128] @ conditional
     return out

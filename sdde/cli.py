@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 PROG = "sdde-analyze"
 DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
 
 
 class UsageError(Exception):
@@ -82,8 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except SystemExit as exc:  # --help and --version exit through argparse
+    except SystemExit as exc:  # --help exits through argparse
         return int(exc.code or 0)
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # a bug in sdde: one line, and a way to report it
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+              "(please report this with the command line)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -142,6 +150,8 @@ def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float
         if not eq or key.strip() not in keys:
             raise UsageError(f"{option}: expected {','.join(f'{k}=…' for k in keys)}, "
                              f"got {text!r}")
+        if keys[key.strip()] in out:
+            raise UsageError(f"{option}: {key.strip()} given twice in {text!r}")
         out[keys[key.strip()]] = _positive_float(f"{option} {key.strip()}")(value)
     if len(out) != len(keys):
         raise UsageError(f"{option}: give all of {', '.join(keys)}, got {text!r}")

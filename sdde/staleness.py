@@ -243,7 +243,7 @@ def poisson_staleness(
     )
     means = other_rates / rates
     mean = float(shares @ means)
-    second = np.array([b * law.mean + b * b * law.raw_moment(2)
+    second = np.array([0.0 if b == 0 else b * law.mean + b * b * law.raw_moment(2)
                        for law, b in zip(laws, other_rates, strict=True)])
     var = float(shares @ second - mean * mean) if np.all(np.isfinite(second)) else math.inf
     law_out = StalenessLaw(probabilities=pmf, tail_mass=max(0.0, 1.0 - float(pmf.sum())),

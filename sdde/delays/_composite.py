@@ -254,7 +254,8 @@ class Empirical(DelayLaw):
         bad = ~np.isfinite(x) | (x <= 0)
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"trace: durations must be finite and > 0; entry {i} is {x[i]!r}")
+            raise ValueError(f"trace: durations must be finite and > 0; sample {i + 1} "
+                             f"(counting from 1) is {float(x[i]):g}")
         x = np.sort(x)
         x.setflags(write=False)
         object.__setattr__(self, "samples", x)
@@ -273,17 +274,16 @@ class Empirical(DelayLaw):
             if not text:
                 continue
             try:
-                values.append(float(text))
+                value = float(text)
             except ValueError:
-                raise ValueError(
-                    f"trace: {str(p)!r} line {lineno}: expected one duration, got {text!r}"
-                ) from None
+                value = math.nan
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"trace: {str(p)!r} line {lineno}: expected one duration "
+                                 f"> 0, got {text!r}")
+            values.append(value)
         if not values:
             raise ValueError(f"trace: {str(p)!r} holds no durations")
-        try:
-            return cls(samples=np.array(values), source=str(p))
-        except ValueError as exc:
-            raise ValueError(f"{exc} (in {str(p)!r})") from None
+        return cls(samples=np.array(values), source=str(p))
 
     @property
     def mean(self) -> float:
