@@ -184,8 +184,9 @@ class Cluster:
             ``poisson``: the mixed-Poisson approximation ``S | X=x ~ Poisson(a x)``.
             ``exact``: the exact law: from stationary renewal counts when every round law
             is deterministic, exponential, gamma, a shift of those or two-point, with a
-            coefficient of variation of at most 4, and no threshold is set (``method`` of the result is ``"renewal"``); otherwise by
-            simulating stationary workers (``"simulation"``, needs ``rng``).
+            coefficient of variation of at most 4, and no threshold is set (``method``
+            of the result is ``"renewal"``); otherwise by simulating stationary workers
+            (``"simulation"``, needs ``rng``).
         rng : numpy.random.Generator, optional
             Needed when the exact law is simulated.
         n_gradients : int
