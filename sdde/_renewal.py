@@ -151,6 +151,7 @@ def _kinks(law: DelayLaw, x_max: float) -> FloatArray:
     return np.empty(0)
 
 
+@np.errstate(under="ignore")  # tail probabilities and high powers underflow to 0, harmlessly
 def renewal_staleness_pmf(groups: Sequence[tuple[int, DelayLaw]], k_max: int) -> FloatArray:
     """Exact staleness pmf on ``0 … k_max``, averaged over groups by arrival share.
 

@@ -135,9 +135,13 @@ def _cluster_from_args(args: argparse.Namespace) -> Cluster:
             groups.append(WorkerGroup(workers=n, delay=parse(spec) if sep else default_law))
         link = None
         if args.bandwidth is not None:
-            link = SharedLink(**_key_values("--bandwidth", args.bandwidth,
-                                            {"size": "message_size",
-                                             "capacity": "capacity"}))
+            try:
+                link = SharedLink(**_key_values("--bandwidth", args.bandwidth,
+                                                {"size": "message_size",
+                                                 "capacity": "capacity"}))
+                link.comm_time(sum(g.workers for g in groups))
+            except ValueError as exc:
+                raise UsageError(f"--bandwidth: {exc}") from None
         return Cluster(workers=groups, threshold=args.threshold, link=link)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -58,8 +58,18 @@ class SharedLink:
         require_finite("link", "capacity", self.capacity, minimum=0.0)
 
     def comm_time(self, n_workers: int) -> float:
-        """Communication time added to every round when ``n_workers`` share the link."""
-        return n_workers * self.message_size / self.capacity
+        """Communication time added to every round when ``n_workers`` share the link.
+
+        Raises
+        ------
+        ValueError
+            If ``n_workers · message_size / capacity`` overflows.
+        """
+        t = n_workers * self.message_size / self.capacity
+        if not math.isfinite(t):
+            raise ValueError(f"link: communication time n·message_size/capacity overflows "
+                             f"({n_workers}·{self.message_size:g}/{self.capacity:g})")
+        return t
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,10 +147,8 @@ class Cluster:
             raise ValueError(f"threshold must be a whole number >= 0, got {threshold!r}")
         if link is not None and not isinstance(link, SharedLink):
             raise ValueError(f"link must be a SharedLink, got {link!r}")
-        n_total = sum(g.workers for g in groups)
-        if link is not None and not math.isfinite(link.comm_time(n_total)):
-            raise ValueError(f"link: communication time n·message_size/capacity overflows "
-                             f"({n_total}·{link.message_size:g}/{link.capacity:g})")
+        if link is not None:
+            link.comm_time(sum(g.workers for g in groups))  # validates: raises on overflow
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "threshold", None if threshold is None else int(threshold))
         object.__setattr__(self, "link", link)

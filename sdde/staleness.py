@@ -146,6 +146,7 @@ def _json_float(v: float) -> float | None:
 # ----------------------------------------------------------------- mixed Poisson
 
 
+@np.errstate(under="ignore")  # far-tail probabilities underflow to 0, harmlessly
 def mixed_poisson_pmf(law: DelayLaw, rate: float, k_max: int) -> FloatArray:
     """``P(S = k) = ∫ Pois(k; rate · x) dF(x)`` for ``k = 0 … k_max``.
 

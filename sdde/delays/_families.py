@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, final
+from typing import Any, ClassVar, Self, final
 
 import numpy as np
 import numpy.typing as npt
@@ -159,25 +160,42 @@ class Exponential(ScipyLaw):
         return {"scale": float(self.scale)}
 
 
-@final
 @dataclass(frozen=True, kw_only=True)
-class Gamma(ScipyLaw):
-    """Gamma law with ``shape`` k and ``scale`` θ; integer shape is the Erlang-k law."""
+class ShapeScaleLaw(ScipyLaw, abc.ABC):
+    """A family with a ``shape`` and a ``scale``: ``X = scale · Y``, ``Y``'s law set by shape."""
 
     shape: float
     scale: float
-    family = "gamma"
+    #: Shapes at or below this value are rejected; ``shape_hint`` says why.
+    min_shape: ClassVar[float] = 0.0
+    shape_hint: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        require_finite("gamma", "shape", self.shape, minimum=0.0)
-        require_finite("gamma", "scale", self.scale, minimum=0.0)
+        try:
+            require_finite(self.family, "shape", self.shape, minimum=self.min_shape)
+        except ValueError as exc:
+            raise ValueError(f"{exc}{self.shape_hint}") from None
+        require_finite(self.family, "scale", self.scale, minimum=0.0)
 
     @classmethod
-    def from_mean(cls, *, shape: float, mean: float) -> Gamma:
-        """Gamma law with the given shape and mean (scale = mean / shape)."""
-        require_finite("gamma", "mean", mean, minimum=0.0)
-        require_finite("gamma", "shape", shape, minimum=0.0)
-        return cls(shape=shape, scale=mean / shape)
+    def from_mean(cls, *, shape: float, mean: float) -> Self:
+        """The law with the given shape and mean (the scale that gives that mean)."""
+        require_finite(cls.family, "mean", mean, minimum=0.0)
+        return cls(shape=shape, scale=mean / cls(shape=shape, scale=1.0).mean)
+
+    def scaled(self, factor: float) -> Self:
+        return dataclasses.replace(self, scale=self.scale * factor)
+
+    def params(self) -> dict[str, Any]:
+        return {"shape": float(self.shape), "scale": float(self.scale)}
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Gamma(ShapeScaleLaw):
+    """Gamma law with ``shape`` k and ``scale`` θ; integer shape is the Erlang-k law."""
+
+    family = "gamma"
 
     @property
     def is_erlang(self) -> bool:
@@ -199,12 +217,6 @@ class Gamma(ScipyLaw):
         self, rng: np.random.Generator, size: int | tuple[int, ...]
     ) -> FloatArray:
         return rng.gamma(self.shape + 1.0, self.scale, size)
-
-    def scaled(self, factor: float) -> Gamma:
-        return Gamma(shape=self.shape, scale=self.scale * factor)
-
-    def params(self) -> dict[str, Any]:
-        return {"shape": float(self.shape), "scale": float(self.scale)}
 
 
 @final
@@ -290,23 +302,10 @@ class LogNormal(ScipyLaw):
 
 @final
 @dataclass(frozen=True, kw_only=True)
-class Weibull(ScipyLaw):
+class Weibull(ShapeScaleLaw):
     """Weibull law with ``shape`` k and ``scale`` λ (k < 1: heavier than exponential)."""
 
-    shape: float
-    scale: float
     family = "weibull"
-
-    def __post_init__(self) -> None:
-        require_finite("weibull", "shape", self.shape, minimum=0.0)
-        require_finite("weibull", "scale", self.scale, minimum=0.0)
-
-    @classmethod
-    def from_mean(cls, *, shape: float, mean: float) -> Weibull:
-        """Weibull law with the given shape and mean."""
-        require_finite("weibull", "shape", shape, minimum=0.0)
-        require_finite("weibull", "mean", mean, minimum=0.0)
-        return cls(shape=shape, scale=mean / math.gamma(1.0 + 1.0 / shape))
 
     @cached_property
     def _dist(self) -> Any:
@@ -334,40 +333,19 @@ class Weibull(ScipyLaw):
     ) -> FloatArray:
         return self.scale * rng.gamma(1.0 + 1.0 / self.shape, 1.0, size) ** (1.0 / self.shape)
 
-    def scaled(self, factor: float) -> Weibull:
-        return Weibull(shape=self.shape, scale=self.scale * factor)
-
-    def params(self) -> dict[str, Any]:
-        return {"shape": float(self.shape), "scale": float(self.scale)}
-
 
 @final
 @dataclass(frozen=True, kw_only=True)
-class Pareto(ScipyLaw):
+class Pareto(ShapeScaleLaw):
     """Pareto (power-law) rounds: ``P(X > x) = (scale / x)**shape`` for ``x >= scale``.
 
     The shape must exceed 1, otherwise the mean round time is infinite and no worker
     count or learning rate question has an answer.
     """
 
-    shape: float
-    scale: float
     family = "pareto"
-
-    def __post_init__(self) -> None:
-        if float(self.shape) <= 1.0:
-            raise ValueError(f"pareto: shape must be > 1 (shape <= 1 has an infinite mean "
-                             f"round time), got {self.shape!r}")
-        require_finite("pareto", "shape", self.shape, minimum=1.0)
-        require_finite("pareto", "scale", self.scale, minimum=0.0)
-
-    @classmethod
-    def from_mean(cls, *, shape: float, mean: float) -> Pareto:
-        """Pareto law with the given tail index and mean."""
-        require_finite("pareto", "mean", mean, minimum=0.0)
-        if not float(shape) > 1.0:
-            return cls(shape=shape, scale=1.0)  # raises the infinite-mean error
-        return cls(shape=shape, scale=mean * (shape - 1.0) / shape)
+    min_shape = 1.0
+    shape_hint = " (shape <= 1 has an infinite mean round time)"
 
     @cached_property
     def _dist(self) -> Any:
@@ -389,12 +367,6 @@ class Pareto(ScipyLaw):
         # x dF(x) / E[X] is again Pareto, with tail index shape - 1.
         return self.scale * (1.0 - rng.random(size)) ** (-1.0 / (self.shape - 1.0))
 
-    def scaled(self, factor: float) -> Pareto:
-        return Pareto(shape=self.shape, scale=self.scale * factor)
-
-    def params(self) -> dict[str, Any]:
-        return {"shape": float(self.shape), "scale": float(self.scale)}
-
 
 def erlang(k: int, mean: float) -> Gamma:
     """Erlang-``k`` law (``k`` exponential phases) with the given mean."""
@@ -404,6 +376,6 @@ def erlang(k: int, mean: float) -> Gamma:
 
 
 __all__ = [
-    "Deterministic", "Exponential", "Gamma", "LogNormal", "Pareto", "ScipyLaw", "Uniform",
-    "Weibull", "erlang",
+    "Deterministic", "Exponential", "Gamma", "LogNormal", "Pareto", "ScipyLaw",
+    "ShapeScaleLaw", "Uniform", "Weibull", "erlang",
 ]
