@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -21,7 +23,7 @@ def test_readme_opens_with_install_run_and_test_commands() -> None:
     assert README.index("```bash") < README.index("```python")
 
 
-def test_readme_python_example_runs_and_is_six_lines(capsys) -> None:  # noqa: ANN001
+def test_readme_python_example_runs_and_is_six_lines(capsys: pytest.CaptureFixture[str]) -> None:
     example = _blocks("python")[0]
     assert len(example.strip().splitlines()) == 6
     exec(compile(example, "README.md", "exec"), {})
