@@ -19,7 +19,7 @@ from scipy import integrate
 from sdde import _renewal, _staleness_sim
 from sdde.delays import DelayLaw, shifted_exponential
 from sdde.delays._base import require_finite
-from sdde.staleness import TAIL_TOL, StalenessLaw, poisson_staleness
+from sdde.staleness import K_CAP, TAIL_TOL, StalenessLaw, poisson_staleness
 
 #: Gradients simulated by default when the exact staleness law has no closed form.
 DEFAULT_SIMULATED_GRADIENTS = 200_000
@@ -36,6 +36,7 @@ class WorkerGroup:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int | np.integer) \
                 or self.workers < 1:
             raise ValueError(f"workers must be a whole number >= 1, got {self.workers!r}")
+        object.__setattr__(self, "workers", int(self.workers))
         if not isinstance(self.delay, DelayLaw):
             raise ValueError(f"delay must be a DelayLaw (see sdde.delays.parse), "
                              f"got {self.delay!r}")
@@ -80,9 +81,19 @@ class RunTime:
     mean: float
     std: float
 
-    def to_dict(self) -> dict[str, float]:
-        """Plain JSON types."""
-        return {"updates": self.updates, "mean": self.mean, "std": self.std}
+    def to_dict(self) -> dict[str, float | None]:
+        """Plain JSON types (an infinite spread, from infinite-variance rounds, is None)."""
+        return {"updates": self.updates, "mean": self.mean,
+                "std": self.std if math.isfinite(self.std) else None}
+
+
+def _as_group(item: object) -> WorkerGroup:
+    if isinstance(item, WorkerGroup):
+        return item
+    if isinstance(item, tuple | list) and len(item) == 2:
+        return WorkerGroup(workers=item[0], delay=item[1])
+    raise ValueError(f"each worker group must be a WorkerGroup or a (workers, DelayLaw) pair, "
+                     f"got {item!r}")
 
 
 def default_delay() -> DelayLaw:
@@ -135,9 +146,7 @@ class Cluster:
         elif isinstance(workers, Sequence) and not isinstance(workers, str) and workers:
             if delay is not None:
                 raise ValueError("give the delay law inside each worker group, not as delay=")
-            groups = tuple(g if isinstance(g, WorkerGroup) else WorkerGroup(workers=g[0],
-                                                                            delay=g[1])
-                           for g in workers)
+            groups = tuple(_as_group(g) for g in workers)
         else:
             raise ValueError(f"workers must be a whole number >= 1 or a list of groups, "
                              f"got {workers!r}")
@@ -232,11 +241,15 @@ class Cluster:
 
     def _renewal_staleness(self, tail_tol: float) -> StalenessLaw:
         pairs = self._group_pairs()
-        approx = poisson_staleness(pairs, tail_tol=tail_tol)[0]
-        pmf = _renewal.renewal_staleness_pmf(pairs, approx.k_max)
+        k_max = poisson_staleness(pairs, tail_tol=tail_tol)[0].k_max
+        while True:  # the exact tail can be heavier than the Poisson one (high cv): grow
+            pmf = _renewal.renewal_staleness_pmf(pairs, k_max)
+            if 1.0 - float(pmf.sum()) <= tail_tol or k_max >= K_CAP:
+                break
+            k_max = min(2 * k_max, K_CAP)
         k = np.arange(pmf.size)
         mean = float(self.n_workers - 1)  # exact for any laws (theory/staleness.md §2)
-        var = float(pmf @ (k - mean) ** 2)
+        var = max(float(pmf @ (k - mean) ** 2), 0.0)
         return StalenessLaw(probabilities=pmf, tail_mass=max(0.0, 1.0 - float(pmf.sum())),
                             mean=mean, var=var, method="renewal")
 
@@ -276,7 +289,9 @@ class Cluster:
         -----
         The superposed arrival count has ``Var N(t) ≈ v t`` with
         ``v = Σ_g n_g σ_g² / μ_g³`` (renewal CLT), so the time to ``T`` arrivals has mean
-        ``T / Λ`` and standard deviation ``sqrt(v T / Λ) / Λ``. Under a threshold the
+        ``T / Λ`` and standard deviation ``sqrt(v T / Λ) / Λ`` (the long-run rate: from a
+        stationary start the time to the ``T``-th update differs by a term of order one
+        round, e.g. ``-μ/2`` for one deterministic worker). Under a threshold the
         accepted stream is treated as an independent thinning with probability ``p``:
         variance rate ``p² v + p (1 - p) Λ`` and rate ``p Λ`` (an approximation).
         """

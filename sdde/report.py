@@ -76,7 +76,7 @@ class ClusterReport:
                 "arrival_rate": self.arrival_rate,
                 "accepted_rate": self.accepted_rate,
                 "acceptance": self.acceptance(self.staleness),
-                "run_time": _clean(self.run_time.to_dict()),
+                "run_time": self.run_time.to_dict(),
                 "sync_round_time": _finite(self.sync_round_time),
                 "staleness": self.staleness.to_dict(),
                 "staleness_exact": None if exact is None else {
@@ -172,6 +172,3 @@ def _int(v: float) -> str:
 def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
-
-def _clean(d: dict[str, float]) -> dict[str, float | None]:
-    return {k: _finite(v) for k, v in d.items()}

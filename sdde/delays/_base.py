@@ -96,7 +96,7 @@ class DelayLaw(abc.ABC):
     @property
     def continuous_mass(self) -> float:
         """Mass of the absolutely continuous part (1 for a law with a density)."""
-        return 1.0 - float(np.sum(self.atoms()[1]))
+        return 1.0
 
     def atoms(self) -> tuple[FloatArray, FloatArray]:
         """Point masses of the law: ``(points, masses)``, both shape ``(n_atoms,)``."""
@@ -128,6 +128,11 @@ class DelayLaw(abc.ABC):
 
     def _pdf(self, x: FloatArray) -> Any:
         raise NotImplementedError  # pragma: no cover - every law with a density overrides
+
+    @property
+    def has_fast_quantile(self) -> bool:
+        """Whether :meth:`quantile` is closed form or a library call (not a root search)."""
+        return False
 
     def quantile(self, q: npt.ArrayLike) -> Any:
         """Generalised inverse ``inf{x : F(x) >= q}`` for ``q`` in [0, 1]."""

@@ -54,6 +54,10 @@ class Shifted(DelayLaw):
         lo, hi = self.base.support
         return lo + self.shift, hi + self.shift
 
+    @property
+    def continuous_mass(self) -> float:
+        return self.base.continuous_mass
+
     def atoms(self) -> tuple[FloatArray, FloatArray]:
         pts, mass = self.base.atoms()
         return pts + self.shift, mass
@@ -70,6 +74,10 @@ class Shifted(DelayLaw):
 
     def _pdf(self, x: FloatArray) -> Any:
         return self.base.pdf(x - self.shift)
+
+    @property
+    def has_fast_quantile(self) -> bool:
+        return self.base.has_fast_quantile
 
     def _quantile(self, q: FloatArray) -> FloatArray:
         return np.asarray(self.base.quantile(q), dtype=np.float64) + self.shift
@@ -142,8 +150,7 @@ class Mixture(DelayLaw):
 
         With a deterministic base this is the two-point straggler law.
         """
-        require_finite("two-point", "p", p, minimum=0.0, maximum=1.0)
-        require_finite("two-point", "slowdown", slowdown, minimum=1.0)
+        _check_two_point(p, slowdown)
         return cls(components=(base, base.scaled(slowdown)), weights=(1.0 - p, p))
 
     @property
@@ -162,6 +169,11 @@ class Mixture(DelayLaw):
     def support(self) -> tuple[float, float]:
         los, his = zip(*(c.support for c in self.components), strict=True)
         return min(los), max(his)
+
+    @property
+    def continuous_mass(self) -> float:
+        return float(sum(w * c.continuous_mass
+                         for w, c in zip(self.weights, self.components, strict=True)))
 
     def atoms(self) -> tuple[FloatArray, FloatArray]:
         pts = [c.atoms()[0] for c in self.components]
@@ -225,8 +237,15 @@ class Mixture(DelayLaw):
         return super().__str__()
 
 
+def _check_two_point(p: float, slowdown: float) -> None:
+    require_finite("two-point", "p", p, minimum=0.0, maximum=1.0)
+    require_finite("two-point", "slowdown", slowdown, minimum=1.0)
+
+
 def two_point(*, time: float, p: float, slowdown: float) -> Mixture:
     """Two-point straggler law: ``time`` w.p. ``1 - p``, ``slowdown * time`` w.p. ``p``."""
+    _check_two_point(p, slowdown)
+    require_finite("two-point", "time", time, minimum=0.0)
     return Mixture.straggler(base=Deterministic(value=time), p=p, slowdown=slowdown)
 
 
@@ -300,6 +319,10 @@ class Empirical(DelayLaw):
     def support(self) -> tuple[float, float]:
         return float(self.samples[0]), float(self.samples[-1])
 
+    @property
+    def continuous_mass(self) -> float:
+        return 0.0
+
     def atoms(self) -> tuple[FloatArray, FloatArray]:
         pts, counts = np.unique(self.samples, return_counts=True)
         return pts, counts / self.samples.size
@@ -370,7 +393,13 @@ class Equilibrium(DelayLaw):
 
     @property
     def mean(self) -> float:
+        """``E[X²] / (2 E[X])``; infinite when the base has infinite variance (the law is
+        still proper, and is what stationary start phases are drawn from)."""
         return self.base.raw_moment(2) / (2.0 * self.base.mean)
+
+    @property
+    def continuous_mass(self) -> float:
+        return 1.0
 
     def raw_moment(self, order: int) -> float:
         return self.base.raw_moment(order + 1) / ((order + 1) * self.base.mean)

@@ -50,6 +50,10 @@ class ScipyLaw(DelayLaw, abc.ABC):
     def _pdf(self, x: FloatArray) -> Any:
         return as_output(self._dist.pdf(x))
 
+    @property
+    def has_fast_quantile(self) -> bool:
+        return True
+
     def _quantile(self, q: FloatArray) -> FloatArray:
         return np.asarray(self._dist.ppf(q), dtype=np.float64)
 
@@ -94,6 +98,10 @@ class Deterministic(DelayLaw):
     @property
     def support(self) -> tuple[float, float]:
         return float(self.value), float(self.value)
+
+    @property
+    def continuous_mass(self) -> float:
+        return 0.0
 
     def atoms(self) -> tuple[FloatArray, FloatArray]:
         return np.array([float(self.value)]), np.array([1.0])
@@ -235,6 +243,16 @@ class Uniform(ScipyLaw):
     @cached_property
     def _dist(self) -> Any:
         return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+    @property
+    def var(self) -> float:
+        return (self.high - self.low) ** 2 / 12.0
+
+    def raw_moment(self, order: int) -> float:
+        # (b^(k+1) - a^(k+1)) / ((k+1)(b-a)) = Σ_j a^j b^(k-j) / (k+1): no overflow, no
+        # cancellation (scipy's generic formula overflows for 0 < low < 1e-154).
+        return float(sum(self.low**j * self.high ** (order - j)
+                         for j in range(order + 1))) / (order + 1)
 
     @property
     def laplace_abscissa(self) -> float:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sdde._spec_examples import DELAY_SPEC_EXAMPLES
-from sdde.delays._base import DelayLaw
-from sdde.delays._composite import Empirical, shifted_exponential, two_point
+from sdde.delays._base import DelayLaw, require_finite
+from sdde.delays._composite import Empirical, _check_two_point, shifted_exponential, two_point
 from sdde.delays._families import (
     Deterministic,
     Exponential,
@@ -46,7 +46,18 @@ def _uniform_from_cv(mean: float, cv: float) -> Uniform:
 
 
 def _two_point_from_mean(p: float, slowdown: float, mean: float) -> DelayLaw:
+    _check_two_point(p, slowdown)
+    require_finite("two-point", "mean", mean, minimum=0.0)
     return two_point(time=mean / (1.0 - p + p * slowdown), p=p, slowdown=slowdown)
+
+
+def _exponential_from_rate(rate: float) -> DelayLaw:
+    return Exponential(scale=1.0 / require_finite("exponential", "rate", rate, minimum=0.0))
+
+
+def _shifted_exp_from_scale(shift: float, scale: float) -> DelayLaw:
+    require_finite("shifted-exp", "scale", scale, minimum=0.0)
+    return shifted_exponential(shift=shift, mean=shift + scale)
 
 
 _FAMILIES: dict[str, tuple[_Form, ...]] = {
@@ -56,13 +67,12 @@ _FAMILIES: dict[str, tuple[_Form, ...]] = {
     ),
     "exponential": (
         _Form(frozenset(), lambda mean: Exponential(scale=mean), {"mean": 1.0}),
-        _Form(frozenset({"rate"}), lambda rate: Exponential(scale=1.0 / rate)),
+        _Form(frozenset({"rate"}), _exponential_from_rate),
     ),
     "shifted-exp": (
         _Form(frozenset({"shift"}), lambda shift, mean: shifted_exponential(shift=shift, mean=mean),
               {"mean": 1.0}),
-        _Form(frozenset({"shift", "scale"}),
-              lambda shift, scale: shifted_exponential(shift=shift, mean=shift + scale)),
+        _Form(frozenset({"shift", "scale"}), _shifted_exp_from_scale),
     ),
     "gamma": (
         _Form(frozenset({"shape"}), lambda shape, mean: Gamma.from_mean(shape=shape, mean=mean),
