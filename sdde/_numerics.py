@@ -56,43 +56,75 @@ def laplace_by_quadrature(
     Parameters
     ----------
     pdf : callable
-        Density of ``X`` (scalar in, scalar out), integrable on ``[lower, upper]``.
+        Density of ``X`` (scalar in, scalar out), integrable on ``[lower, upper]``; an
+        infinite value at an end point (an integrable singularity) is tolerated.
     z : complex
         Transform argument with ``Re z`` such that the integral converges.
     lower, upper : float
         Support of the density; ``upper`` may be ``inf``.
     split : float
-        Interior point where the range is cut (a median is a good choice): singular or
-        oscillatory behaviour near ``lower`` and the tail are handled by separate calls.
+        Interior point where the range is cut (a median is a good choice): singular
+        behaviour near ``lower`` and the tail are handled by separate calls.
 
     Returns
     -------
     complex
         The transform, accurate to about ``LAPLACE_EPSABS`` in absolute terms.
 
+    Raises
+    ------
+    OverflowError
+        If ``exp(-Re z · x) f(x)`` overflows (far left of the imaginary axis).
+
     Notes
     -----
     The real and imaginary parts are the cosine and sine transforms of
-    ``exp(-Re z · x) f(x)``; QUADPACK's QAWO (finite range) and QAWF (semi-infinite
-    range) integrate those oscillatory weights without resolving every period, which
-    keeps large ``|Im z|`` cheap and keeps heavy tails (slowly decaying ``f``) accurate.
+    ``g(x) = exp(-Re z · x) f(x)``. A piece ``[a, b]`` over which ``|Im z| (b - a)`` is at
+    most 60 radians is integrated directly (QAGS, which also extrapolates end-point
+    singularities); a longer finite piece with QUADPACK's QAWO. The semi-infinite tail
+    goes to QAWF when one period ``2π/|Im z|`` is shorter than about ``2π · split``, and
+    to QAGI (with the cosine and sine as plain factors) otherwise — so large ``|Im z|`` and
+    heavy tails stay cheap and accurate, and small ``|Im z|`` never meets QAWF's
+    astronomically long cycles.
     """
     sigma, omega = float(z.real), float(z.imag)
 
     def envelope(x: float) -> float:
-        return math.exp(-sigma * x) * pdf(x) if x > 0 or sigma == 0 else pdf(x)
+        p = pdf(x)
+        if not (p > 0.0 and math.isfinite(p)):
+            return 0.0
+        return math.exp(math.log(p) - sigma * x) if sigma != 0.0 else p
 
-    pieces = [(lower, split), (split, upper)]
-    if omega == 0.0:
-        total = sum(_quad(envelope, a, b) for a, b in pieces if b > a)
-        return complex(total, 0.0)
     re = im = 0.0
-    for a, b in pieces:
+    for a, b in ((lower, split), (split, upper)):
+        if sigma < 0.0 and math.isinf(b):
+            # Left of the imaginary axis the envelope grows before it decays, which QAWF
+            # cannot take: cut the range where the envelope has become negligible.
+            b = _negligible_beyond(envelope, a)
         if not b > a:
             continue
-        re += _quad(envelope, a, b, weight="cos", wvar=omega)
-        im -= _quad(envelope, a, b, weight="sin", wvar=omega)
+        if omega == 0.0:
+            re += _quad(envelope, a, b)
+        elif (math.isinf(b) and abs(omega) * max(split, 0.0) >= 1.0) or \
+                (math.isfinite(b) and abs(omega) * (b - a) > 60.0):
+            re += _quad(envelope, a, b, weight="cos", wvar=omega)
+            im -= _quad(envelope, a, b, weight="sin", wvar=omega)
+        else:
+            re += _quad(lambda x: envelope(x) * math.cos(omega * x), a, b)
+            im -= _quad(lambda x: envelope(x) * math.sin(omega * x), a, b)
     return complex(re, im)
+
+
+def _negligible_beyond(envelope: Callable[[float], float], start: float) -> float:
+    """A point past which a unimodal, eventually decaying envelope is below 1e-30 of its peak."""
+    x = max(start, 1e-3) * 2.0
+    peak = envelope(start)
+    while True:
+        value = envelope(x)
+        peak = max(peak, value)
+        if value <= 1e-30 * peak and envelope(2.0 * x) <= value:
+            return x
+        x *= 2.0
 
 
 def _quad(f: Callable[[float], float], a: float, b: float, **weight: object) -> float:

@@ -189,8 +189,9 @@ def mixed_poisson_pmf(law: DelayLaw, rate: float, k_max: int) -> FloatArray:
         if k_lo > k_hi:
             continue
         k = np.arange(k_lo, k_hi + 1, dtype=np.float64)
-        log_p = k[:, None] * np.log(lam_c)[None, :] - lam_c[None, :] - log_fact[k_lo:k_hi + 1,
-                                                                                  None]
+        # xlogy: k log λ with 0 log 0 = 0, so a node at x = 0 puts its mass on k = 0 only.
+        log_p = (special.xlogy(k[:, None], lam_c[None, :]) - lam_c[None, :]
+                 - log_fact[k_lo:k_hi + 1, None])
         out[k_lo:k_hi + 1] += np.exp(log_p) @ w_c
     return out
 

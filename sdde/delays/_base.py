@@ -216,7 +216,13 @@ class DelayLaw(abc.ABC):
                 f"{self.family}: the Laplace transform diverges for Re z <= "
                 f"{self.laplace_abscissa:g}; got Re z = {z_arr.real[bad].min():g}"
             )
-        out = np.asarray(self._laplace(z_arr.ravel()), dtype=np.complex128).reshape(z_arr.shape)
+        try:
+            out = np.asarray(self._laplace(z_arr.ravel()),
+                             dtype=np.complex128).reshape(z_arr.shape)
+        except OverflowError:
+            raise ValueError(f"{self.family}: the Laplace transform overflows at "
+                             f"Re z = {z_arr.real.min():g} (too far left of the "
+                             "imaginary axis)") from None
         out[z_arr == 0] = 1.0
         return as_output(out)
 
@@ -231,6 +237,9 @@ class DelayLaw(abc.ABC):
 
     def normalized(self) -> DelayLaw:
         """The law rescaled to mean 1 (time measured in units of ``E[X]``)."""
+        if not math.isfinite(self.mean):
+            raise ValueError(f"{self.family}: the mean is infinite, so the law cannot be "
+                             "normalised to mean 1")
         return self.scaled(1.0 / self.mean)
 
     def shifted(self, shift: float) -> Shifted:
@@ -278,6 +287,31 @@ def _integrate_cdf(law: DelayLaw, lower: float, upper: float) -> float:
                               points=pts if pts.size else None, limit=500,
                               epsabs=1e-13, epsrel=1e-12)
     return float(value)
+
+
+def integrate_sf_tail(law: DelayLaw, lower: float) -> float:
+    """``∫_lower^∞ (1 - F(u)) du = E[(X - lower)^+]`` with full relative accuracy."""
+    lo, hi = law.support
+    start = max(lower, lo) if lower < lo else lower
+    head = max(lo - lower, 0.0)  # below the support, 1 - F = 1
+    if start >= hi:
+        return head
+    pts = np.concatenate([law.breakpoints(), law.atoms()[0]])
+    pts = pts[(pts > start) & (pts < hi)]
+    if math.isinf(hi):
+        body = 0.0
+        if pts.size:
+            body, _ = integrate.quad(lambda u: float(law.sf(u)), start, float(pts.max()),
+                                     points=pts[pts < pts.max()] if pts.size > 1 else None,
+                                     limit=500, epsabs=0.0, epsrel=1e-12)
+            start = float(pts.max())
+        tail, _ = integrate.quad(lambda u: float(law.sf(u)), start, math.inf, limit=500,
+                                 epsabs=0.0, epsrel=1e-12)
+        return head + body + tail
+    value, _ = integrate.quad(lambda u: float(law.sf(u)), start, hi,
+                              points=pts if pts.size else None, limit=500,
+                              epsabs=0.0, epsrel=1e-12)
+    return head + value
 
 
 def integrate_sf(law: DelayLaw, upper: float) -> float:

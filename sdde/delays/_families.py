@@ -332,8 +332,10 @@ class Weibull(ShapeScaleLaw):
     def _pdf_scalar(self, x: float) -> float:
         if x <= 0:
             return 0.0
-        t = x / self.scale
-        return self.shape / self.scale * t ** (self.shape - 1.0) * math.exp(-(t**self.shape))
+        log_t = math.log(x / self.scale)
+        log_p = (math.log(self.shape / self.scale) + (self.shape - 1.0) * log_t
+                 - math.exp(min(self.shape * log_t, 709.0)))
+        return math.exp(log_p)
 
     @property
     def laplace_abscissa(self) -> float:
@@ -377,7 +379,7 @@ class Pareto(ShapeScaleLaw):
     def _pdf_scalar(self, x: float) -> float:
         if x < self.scale:
             return 0.0
-        return self.shape * self.scale**self.shape / x ** (self.shape + 1.0)
+        return self.shape / self.scale * math.exp(-(self.shape + 1.0) * math.log(x / self.scale))
 
     def sample_length_biased(
         self, rng: np.random.Generator, size: int | tuple[int, ...]
