@@ -24,6 +24,7 @@ from scipy import optimize, special
 
 from sdde._law_quadrature import law_quadrature
 from sdde._numerics import FloatArray
+from sdde._progress import ProgressCallback
 from sdde.delays import DelayLaw, Deterministic, Exponential, Gamma, Mixture, Shifted
 
 #: Mass a count table may leave beyond its last entry.
@@ -152,7 +153,8 @@ def _kinks(law: DelayLaw, x_max: float) -> FloatArray:
 
 
 @np.errstate(under="ignore")  # tail probabilities and high powers underflow to 0, harmlessly
-def renewal_staleness_pmf(groups: Sequence[tuple[int, DelayLaw]], k_max: int) -> FloatArray:
+def renewal_staleness_pmf(groups: Sequence[tuple[int, DelayLaw]], k_max: int,
+                          progress: ProgressCallback | None = None) -> FloatArray:
     """Exact staleness pmf on ``0 … k_max``, averaged over groups by arrival share.
 
     Parameters
@@ -161,6 +163,8 @@ def renewal_staleness_pmf(groups: Sequence[tuple[int, DelayLaw]], k_max: int) ->
         Worker groups; every law must satisfy :func:`is_tractable`.
     k_max : int
         Largest staleness tabulated.
+    progress : callable, optional
+        Called with the fraction of the work done.
 
     Returns
     -------
@@ -174,12 +178,17 @@ def renewal_staleness_pmf(groups: Sequence[tuple[int, DelayLaw]], k_max: int) ->
     for g, law in enumerate(laws):
         others = counts.copy()
         others[g] -= 1
-        out += shares[g] * _tagged_group_pmf(law, laws, others, k_max)
+
+        def report(done: float, g: int = g) -> None:
+            if progress is not None:
+                progress((g + done) / len(laws))
+
+        out += shares[g] * _tagged_group_pmf(law, laws, others, k_max, report)
     return out
 
 
 def _tagged_group_pmf(tagged: DelayLaw, laws: Sequence[DelayLaw], others: FloatArray,
-                      k_max: int) -> FloatArray:
+                      k_max: int, progress: ProgressCallback) -> FloatArray:
     total_rate = float(others @ (1.0 / np.array([law.mean for law in laws])))
     if total_rate == 0.0:  # a single worker is never stale
         out = np.zeros(k_max + 1)
@@ -223,4 +232,6 @@ def _tagged_group_pmf(tagged: DelayLaw, laws: Sequence[DelayLaw], others: FloatA
             spectrum *= np.fft.rfft(pmf, size, axis=1) ** n
         conditional = np.fft.irfft(spectrum, size, axis=1)[:, : k_max + 1]
         out[: conditional.shape[1]] += weights[start:start + 128] @ conditional
+        # Cost per chunk grows with x (longer FFTs): weight progress by x², roughly.
+        progress(float(np.sum(nodes[: start + 128] ** 2) / np.sum(nodes**2)))
     return out

@@ -98,15 +98,19 @@ def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from sdde import __version__
+    from sdde._progress import TerminalProgress
     from sdde.report import analyze_cluster
 
     cluster = _cluster_from_args(args)
+    bar = TerminalProgress("exact staleness law")
     try:
         report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
                                  rng=np.random.default_rng(args.seed),
-                                 n_gradients=args.gradients)
+                                 n_gradients=args.gradients, progress=bar)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
               "threshold": args.threshold, "bandwidth": args.bandwidth,
               "updates": args.updates, "exact": args.exact, "seed": args.seed}

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import integrate
 
 from sdde import _renewal, _staleness_sim
+from sdde._progress import ProgressCallback
 from sdde.delays import DelayLaw, shifted_exponential
 from sdde.delays._base import require_finite
 from sdde.staleness import K_CAP, TAIL_TOL, StalenessLaw, poisson_staleness
@@ -192,6 +193,7 @@ class Cluster:
         rng: np.random.Generator | None = None,
         n_gradients: int = DEFAULT_SIMULATED_GRADIENTS,
         tail_tol: float = TAIL_TOL,
+        progress: ProgressCallback | None = None,
     ) -> StalenessLaw:
         """Law of the staleness of an arriving gradient.
 
@@ -210,6 +212,9 @@ class Cluster:
             Gradients to simulate for a simulated law.
         tail_tol : float
             Probability mass allowed beyond the tabulated range.
+        progress : callable, optional
+            Called with the fraction done (in [0, 1]) during the exact renewal
+            computation, which takes seconds for thousands of workers.
 
         Returns
         -------
@@ -224,7 +229,7 @@ class Cluster:
         if method != "exact":
             raise ValueError(f"method must be 'poisson' or 'exact', got {method!r}")
         if self.renewal_exact:
-            return self._renewal_staleness(tail_tol)
+            return self._renewal_staleness(tail_tol, progress)
         if rng is None:
             raise ValueError(
                 "the exact staleness of this cluster is simulated: pass rng="
@@ -239,11 +244,12 @@ class Cluster:
                                               and law.cv <= _renewal.MAX_CV
                                               for law in self.round_laws)
 
-    def _renewal_staleness(self, tail_tol: float) -> StalenessLaw:
+    def _renewal_staleness(self, tail_tol: float,
+                           progress: ProgressCallback | None = None) -> StalenessLaw:
         pairs = self._group_pairs()
         k_max = poisson_staleness(pairs, tail_tol=tail_tol)[0].k_max
         while True:  # the exact tail can be heavier than the Poisson one (high cv): grow
-            pmf = _renewal.renewal_staleness_pmf(pairs, k_max)
+            pmf = _renewal.renewal_staleness_pmf(pairs, k_max, progress)
             if 1.0 - float(pmf.sum()) <= tail_tol or k_max >= K_CAP:
                 break
             k_max = min(2 * k_max, K_CAP)

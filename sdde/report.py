@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from sdde._progress import ProgressCallback
 from sdde.cluster import Cluster, RunTime
 from sdde.staleness import StalenessLaw
 
@@ -127,6 +128,7 @@ def analyze_cluster(
     exact: bool = True,
     rng: np.random.Generator | None = None,
     n_gradients: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ClusterReport:
     """Rates, run time and staleness of a cluster.
 
@@ -143,6 +145,8 @@ def analyze_cluster(
         Needed when the exact law is simulated.
     n_gradients : int, optional
         Gradients to simulate for a simulated exact law.
+    progress : callable, optional
+        Called with the fraction done of the exact staleness computation.
 
     Returns
     -------
@@ -150,7 +154,7 @@ def analyze_cluster(
     """
     staleness_exact = None
     if exact:
-        kwargs: dict[str, Any] = {"rng": rng}
+        kwargs: dict[str, Any] = {"rng": rng, "progress": progress}
         if n_gradients is not None:
             kwargs["n_gradients"] = n_gradients
         staleness_exact = cluster.staleness("exact", **kwargs)

@@ -1,0 +1,39 @@
+"""The terminal progress bar: drawn only on a terminal, erased at the end."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+from sdde import Cluster
+from sdde._progress import TerminalProgress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bar_is_drawn_on_a_terminal_and_erased() -> None:
+    stream = _Terminal()
+    bar = TerminalProgress("work", stream=stream, delay=0.0)
+    bar(0.5)
+    assert "work [" + "#" * 15 + " " * 15 + "]  50%" in stream.getvalue()
+    bar.close()
+    assert stream.getvalue().endswith("\r\033[K")
+
+
+def test_bar_is_silent_off_a_terminal_and_before_its_delay() -> None:
+    plain = io.StringIO()
+    TerminalProgress("work", stream=plain, delay=0.0)(0.5)
+    assert plain.getvalue() == ""
+    term = _Terminal()
+    TerminalProgress("work", stream=term, delay=3600.0)(0.5)
+    assert term.getvalue() == ""
+
+
+def test_exact_staleness_reports_monotone_progress_up_to_one() -> None:
+    seen: list[float] = []
+    Cluster(workers=64).staleness("exact", progress=seen.append)
+    assert seen and all(b >= a for a, b in itertools.pairwise(seen))
+    assert seen[-1] == 1.0
