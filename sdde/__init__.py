@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
     from sdde.report import ClusterReport, analyze_cluster
+    from sdde.spectrum import HessianSpectrum
+    from sdde.stability import critical_kappa
     from sdde.staleness import StalenessLaw
 
 try:
@@ -40,18 +42,22 @@ _PUBLIC = {
     "StalenessLaw": "sdde.staleness",
     "ClusterReport": "sdde.report",
     "analyze_cluster": "sdde.report",
+    "HessianSpectrum": "sdde.spectrum",
+    "critical_kappa": "sdde.stability",
 }
 
 __all__ = [
     "Cluster",
     "ClusterReport",
     "DelayLaw",
+    "HessianSpectrum",
     "RunTime",
     "SharedLink",
     "StalenessLaw",
     "WorkerGroup",
     "__version__",
     "analyze_cluster",
+    "critical_kappa",
     "delays",
 ]
 

@@ -50,6 +50,7 @@ def laplace_by_quadrature(
     lower: float,
     upper: float,
     split: float,
+    sf: Callable[[float], float] | None = None,
 ) -> complex:
     """Laplace–Stieltjes transform ``E[exp(-z X)]`` of a density by adaptive quadrature.
 
@@ -65,6 +66,9 @@ def laplace_by_quadrature(
     split : float
         Interior point where the range is cut (a median is a good choice): singular
         behaviour near ``lower`` and the tail are handled by separate calls.
+    sf : callable, optional
+        Survival function ``P(X > x)``. For ``Re z >= 0`` the tail is then integrated
+        only up to where its mass falls below 1e-15 (the rest contributes less).
 
     Returns
     -------
@@ -81,11 +85,11 @@ def laplace_by_quadrature(
     The real and imaginary parts are the cosine and sine transforms of
     ``g(x) = exp(-Re z · x) f(x)``. A piece ``[a, b]`` over which ``|Im z| (b - a)`` is at
     most 60 radians is integrated directly (QAGS, which also extrapolates end-point
-    singularities); a longer finite piece with QUADPACK's QAWO. The semi-infinite tail
-    goes to QAWF when one period ``2π/|Im z|`` is shorter than about ``2π · split``, and
-    to QAGI (with the cosine and sine as plain factors) otherwise — so large ``|Im z|`` and
-    heavy tails stay cheap and accurate, and small ``|Im z|`` never meets QAWF's
-    astronomically long cycles.
+    singularities); a longer finite piece with QUADPACK's QAWO. The tail is covered by
+    doubling pieces ``[e, 2e]`` — up to where its mass is below 1e-15 when ``sf`` is
+    given; otherwise up to ``50/|Im z|``, with QAWF (Fourier integral) beyond. So heavy
+    tails and any ``|Im z|`` stay accurate: no piece is so long that QUADPACK misses the
+    mass near its left end, and none holds QAWF's astronomically long cycles.
     """
     sigma, omega = float(z.real), float(z.imag)
 
@@ -95,8 +99,27 @@ def laplace_by_quadrature(
             return 0.0
         return math.exp(math.log(p) - sigma * x) if sigma != 0.0 else p
 
+    pieces: list[tuple[float, float]] = [(lower, split)]
+    if math.isinf(upper) and sigma >= 0.0 and (sf is not None or abs(omega) * split < 1.0):
+        # The tail in doubling pieces (direct quadrature or QAWO on each, so the mass near
+        # every left end is seen and no piece holds astronomically many periods) up to
+        # where its mass is below 1e-15 — or, without an sf, up to 50/|ω|, QAWF beyond.
+        edge = max(split, 1e-300)
+        if sf is not None:
+            def beyond(x: float) -> bool:
+                return sf(x) < 1e-15 or x > 1e300
+        else:
+            def beyond(x: float) -> bool:
+                return x >= 50.0 / abs(omega) if omega else True
+        while not beyond(edge):
+            pieces.append((edge, 2.0 * edge))
+            edge *= 2.0
+        if sf is None:
+            pieces.append((edge, upper))
+    else:
+        pieces.append((split, upper))
     re = im = 0.0
-    for a, b in ((lower, split), (split, upper)):
+    for a, b in pieces:
         if sigma < 0.0 and math.isinf(b):
             # Left of the imaginary axis the envelope grows before it decays, which QAWF
             # cannot take: cut the range where the envelope has become negligible.
@@ -105,8 +128,7 @@ def laplace_by_quadrature(
             continue
         if omega == 0.0:
             re += _quad(envelope, a, b)
-        elif (math.isinf(b) and abs(omega) * max(split, 0.0) >= 1.0) or \
-                (math.isfinite(b) and abs(omega) * (b - a) > 60.0):
+        elif math.isinf(b) or abs(omega) * (b - a) > 60.0:
             re += _quad(envelope, a, b, weight="cos", wvar=omega)
             im -= _quad(envelope, a, b, weight="sin", wvar=omega)
         else:

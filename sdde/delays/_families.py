@@ -68,7 +68,8 @@ class ScipyLaw(DelayLaw, abc.ABC):
         lo, hi = self.support
         split = float(self._dist.median())
         return np.array(
-            [laplace_by_quadrature(self._pdf_scalar, complex(zi), lo, hi, split) for zi in z],
+            [laplace_by_quadrature(self._pdf_scalar, complex(zi), lo, hi, split,
+                                   sf=lambda x: float(self._dist.sf(x))) for zi in z],
             dtype=np.complex128,
         )
 
