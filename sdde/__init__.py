@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sdde.delays import DelayLaw
     from sdde.report import ClusterReport, analyze_cluster
     from sdde.spectrum import HessianSpectrum
-    from sdde.stability import critical_kappa
+    from sdde.stability import critical_kappa, stationary_variance
     from sdde.staleness import StalenessLaw
 
 try:
@@ -44,6 +44,7 @@ _PUBLIC = {
     "analyze_cluster": "sdde.report",
     "HessianSpectrum": "sdde.spectrum",
     "critical_kappa": "sdde.stability",
+    "stationary_variance": "sdde.stability",
 }
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "analyze_cluster",
     "critical_kappa",
     "delays",
+    "stationary_variance",
 ]
 
 
