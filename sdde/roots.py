@@ -69,11 +69,23 @@ def point_delay_roots(kappa: float, n_roots: int = 10) -> ComplexArray:
     >>> bool(abs(z[0] + 1) < 1e-9 and abs(z[1] + 1) < 1e-9)
     True
     """
-    if not (isinstance(kappa, int | float) and 0 < kappa < math.inf):
+    if isinstance(kappa, bool) or not (isinstance(kappa, int | float) and 0 < kappa < math.inf):
         raise ValueError(f"kappa must be a finite number > 0, got {kappa!r}")
-    if isinstance(n_roots, bool) or not isinstance(n_roots, int) or n_roots < 1:
+    if isinstance(n_roots, bool) or not isinstance(n_roots, int | np.integer) or n_roots < 1:
         raise ValueError(f"n_roots must be a whole number >= 1, got {n_roots!r}")
-    half = n_roots // 2 + 2
-    roots = np.array([lambert_w(-kappa, k) for k in range(-half, half)], dtype=np.complex128)
-    order = np.lexsort((-roots.imag, -roots.real))
-    return roots[order][:n_roots]
+    # Conjugate pairs are built from one branch each (W_k, k >= 0, has Im >= 0 and
+    # W_{-k-1} is its conjugate), so a pair's members are exact conjugates and the
+    # positive imaginary part comes first; for κ <= 1/e, W_0 and W_{-1} are two real roots.
+    groups: list[list[complex]] = []
+    w0 = lambert_w(-kappa, 0)
+    if w0.imag != 0.0:
+        w0 = complex(w0.real, abs(w0.imag))
+        groups.append([w0, w0.conjugate()])
+    else:
+        groups += [[w0], [complex(lambert_w(-kappa, -1).real, 0.0)]]
+    for k in range(1, n_roots // 2 + 2):
+        w = lambert_w(-kappa, k)
+        w = complex(w.real, abs(w.imag))
+        groups.append([w, w.conjugate()])
+    groups.sort(key=lambda g: -g[0].real)
+    return np.array([z for g in groups for z in g][:n_roots], dtype=np.complex128)

@@ -107,7 +107,7 @@ class HessianSpectrum:
         ------
         ValueError
             If the matrix is not square and symmetric (to ``atol`` relative to its largest
-            entry), or has an eigenvalue ``<= 0``.
+            entry), or has an eigenvalue ``<= 0`` (or within rounding, ``8 n eps ‖M‖``, of 0).
         """
         m = np.asarray(matrix, dtype=np.float64)
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.size == 0:
@@ -117,7 +117,15 @@ class HessianSpectrum:
         scale = max(float(np.max(np.abs(m))), 1e-300)
         if np.max(np.abs(m - m.T)) > atol * scale:
             raise ValueError("hessian: the matrix is not symmetric")
-        return cls(eigenvalues=np.asarray(np.linalg.eigvalsh(0.5 * (m + m.T)), dtype=np.float64))
+        h = np.asarray(np.linalg.eigvalsh(0.5 * (m + m.T)), dtype=np.float64)
+        # eigvalsh is accurate to about n·eps·‖M‖: an eigenvalue within that of 0 is a flat
+        # direction that rounding happened to push above zero.
+        if h.min() <= m.shape[0] * np.finfo(float).eps * float(np.max(np.abs(h))) * 8:
+            raise ValueError(
+                f"hessian: the matrix is singular to working precision (smallest eigenvalue "
+                f"{h.min():.3g}); a flat or negatively curved direction has no stability "
+                "question to answer (leave it out)")
+        return cls(eigenvalues=h)
 
     @classmethod
     def parse(cls, spec: str) -> HessianSpectrum:
