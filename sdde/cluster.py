@@ -11,6 +11,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -224,6 +225,8 @@ class Cluster:
             ``(n - 1) · P(accept)``.
         """
         if method == "poisson":
+            if tail_tol == TAIL_TOL:
+                return self._poisson[0]
             return poisson_staleness(self._group_pairs(), threshold=self.threshold,
                                      tail_tol=tail_tol)[0]
         if method != "exact":
@@ -236,6 +239,11 @@ class Cluster:
                 "numpy.random.default_rng(seed)"
             )
         return self._simulated_staleness(rng, n_gradients)
+
+    @cached_property
+    def _poisson(self) -> tuple[StalenessLaw, np.ndarray]:
+        """Poisson-approximation law and per-group acceptance, solved once per cluster."""
+        return poisson_staleness(self._group_pairs(), threshold=self.threshold)
 
     @property
     def renewal_exact(self) -> bool:
@@ -284,7 +292,7 @@ class Cluster:
         if self.threshold is None:
             return self.arrival_rate
         pairs = self._group_pairs()
-        p = poisson_staleness(pairs, threshold=self.threshold)[1]
+        p = self._poisson[1]
         return float(sum(pg * n / law.mean for pg, (n, law) in zip(p, pairs, strict=True)))
 
     # ------------------------------------------------------------------ timing

@@ -70,24 +70,15 @@ def critical_kappa(law: DelayLaw, *, kappa_max: float = KAPPA_MAX) -> float:
     start = 0.0
     block = 256
     while start < min(best, kappa_max):
-        omega = start + step * np.arange(1, block + 1)
-        values = np.asarray(unit.laplace(1j * omega))
-        re = values.real
+        # Blocks share their end points, so a sign change at a boundary is not missed.
+        omega = start + step * np.arange(block + 1)
+        re = np.asarray(unit.laplace(1j * omega)).real
         for i in np.flatnonzero(np.sign(re[:-1]) * np.sign(re[1:]) <= 0):
-            lo, hi = omega[i], omega[i + 1]
-            if re[i] == 0.0:
-                w = lo
-            elif re[i + 1] == 0.0:
-                w = hi
+            if re[i] == 0.0 or re[i + 1] == 0.0:
+                w = omega[i] if re[i] == 0.0 else omega[i + 1]
             else:
-                w = optimize.brentq(re_phi, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
-            im = float(np.imag(unit.laplace(1j * w)))
-            if im < 0:
-                best = min(best, -w / im)
-        # Also a sign change between the block's start and its first point.
-        first = re_phi(start) if start > 0 else 1.0
-        if first * re[0] < 0:
-            w = optimize.brentq(re_phi, start, omega[0], xtol=1e-15)
+                w = optimize.brentq(re_phi, omega[i], omega[i + 1], xtol=1e-15,
+                                    rtol=4 * np.finfo(float).eps)
             im = float(np.imag(unit.laplace(1j * w)))
             if im < 0:
                 best = min(best, -w / im)

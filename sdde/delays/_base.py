@@ -292,8 +292,8 @@ def _integrate_cdf(law: DelayLaw, lower: float, upper: float) -> float:
 def integrate_sf_tail(law: DelayLaw, lower: float) -> float:
     """``∫_lower^∞ (1 - F(u)) du = E[(X - lower)^+]`` with full relative accuracy."""
     lo, hi = law.support
-    start = max(lower, lo) if lower < lo else lower
-    head = max(lo - lower, 0.0)  # below the support, 1 - F = 1
+    start = max(lower, lo)
+    head = start - lower  # below the support, 1 - F = 1
     if start >= hi:
         return head
     pts = np.concatenate([law.breakpoints(), law.atoms()[0]])
