@@ -23,9 +23,13 @@ if TYPE_CHECKING:
     from sdde import delays
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
+    from sdde.kernels import DelayKernel, StepPolicy
+    from sdde.model import AsyncSGDModel
     from sdde.report import ClusterReport, analyze_cluster
+    from sdde.roots import characteristic_roots
     from sdde.spectrum import HessianSpectrum
     from sdde.stability import critical_kappa, stationary_variance
+    from sdde.stability_report import StabilityReport, analyze_stability
     from sdde.staleness import StalenessLaw
 
 try:
@@ -44,20 +48,32 @@ _PUBLIC = {
     "analyze_cluster": "sdde.report",
     "HessianSpectrum": "sdde.spectrum",
     "critical_kappa": "sdde.stability",
+    "characteristic_roots": "sdde.roots",
+    "AsyncSGDModel": "sdde.model",
+    "DelayKernel": "sdde.kernels",
+    "StepPolicy": "sdde.kernels",
+    "StabilityReport": "sdde.stability_report",
+    "analyze_stability": "sdde.stability_report",
     "stationary_variance": "sdde.stability",
 }
 
 __all__ = [
+    "AsyncSGDModel",
     "Cluster",
     "ClusterReport",
+    "DelayKernel",
     "DelayLaw",
     "HessianSpectrum",
     "RunTime",
     "SharedLink",
+    "StabilityReport",
     "StalenessLaw",
+    "StepPolicy",
     "WorkerGroup",
     "__version__",
     "analyze_cluster",
+    "analyze_stability",
+    "characteristic_roots",
     "critical_kappa",
     "delays",
     "stationary_variance",

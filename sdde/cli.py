@@ -16,6 +16,7 @@ from sdde._spec_examples import DELAY_SPEC_EXAMPLES
 
 if TYPE_CHECKING:
     from sdde.cluster import Cluster
+    from sdde.model import AsyncSGDModel
 
 PROG = "sdde-analyze"
 DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
@@ -40,13 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Will asynchronous SGD on this cluster converge, and how fast? "
                     "Reports gradient arrival rate, run time and staleness "
-                    "(Poisson approximation next to the exact law).",
+                    "(Poisson approximation next to the exact law), then the stability "
+                    "verdict for the learning rate and loss curvature: divergence "
+                    "threshold, max stable learning rate and workers, fastest worker "
+                    "count, decay rate, loss floor and time to a target loss.",
         epilog=f"delay specs (time units are yours; mean defaults to 1):\n{examples}\n\n"
                "examples:\n"
                f"  {PROG} --workers 32 --lr 0.01\n"
                f"  {PROG} --workers 64 --delay lognormal:mean=1,cv=1 --json\n"
                f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3\n"
-               f"  {PROG} --workers 16 --threshold 10 --seed 7",
+               f"  {PROG} --workers 16 --threshold 10 --seed 7\n"
+               f"  {PROG} --workers 32 --lr 0.01 --hessian 0.1:10:20:log --noise 1 "
+               "--target-loss 0.01",
     )
     p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
                    help="number of workers (default 32), or groups such as "
@@ -70,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
                                      "closed form (default 200000)")
     p.add_argument("--seed", type=_whole("--seed", 0), default=0,
                    help="seed of every random draw (default 0): same seed, same output")
+    p.add_argument("--hessian", default="1", metavar="SPEC",
+                   help="loss curvatures (Hessian eigenvalues): a value, a list '0.1,1,10', "
+                        "a range 'lo:hi:n[:log]' or file:PATH (default 1)")
+    p.add_argument("--noise", type=_nonnegative_float("--noise"), default=0.0, metavar="C",
+                   help="gradient-noise variance per mode (default 0), e.g. --noise 0.5")
+    p.add_argument("--policy", default="constant", metavar="NAME",
+                   help="staleness-dependent step: constant (default), inverse "
+                        "(η/(1+s)) or geometric:GAMMA (η·GAMMA^s)")
+    p.add_argument("--target-loss", type=_positive_float("--target-loss"), default=None,
+                   metavar="EPS", help="also report the time until the expected loss is "
+                                       "below EPS")
+    p.add_argument("--initial-error", type=_nonnegative_float("--initial-error"),
+                   default=1.0, metavar="X0",
+                   help="initial distance from the optimum along every mode (default 1)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object instead of the table")
     return p
@@ -100,8 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     from sdde import __version__
     from sdde._progress import TerminalProgress
     from sdde.report import analyze_cluster
+    from sdde.stability_report import analyze_stability
 
     cluster = _cluster_from_args(args)
+    model = _model_from_args(args, cluster)
     bar = TerminalProgress("exact staleness law")
     try:
         report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
@@ -111,18 +133,45 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
+    bar = TerminalProgress("stability analysis")
+    try:
+        stability = analyze_stability(model, target_loss=args.target_loss,
+                                      initial_error=args.initial_error, progress=bar)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
               "threshold": args.threshold, "bandwidth": args.bandwidth,
-              "updates": args.updates, "exact": args.exact, "seed": args.seed}
+              "updates": args.updates, "exact": args.exact, "seed": args.seed,
+              "hessian": args.hessian, "noise": args.noise, "policy": args.policy,
+              "target_loss": args.target_loss, "initial_error": args.initial_error}
     if args.json:
-        print(json.dumps({"sdde_version": __version__, "inputs": inputs, **report.to_dict()},
-                         allow_nan=False))
+        print(json.dumps({"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
+                          "stability": stability.to_dict()}, allow_nan=False))
     else:
         print(f"sdde {__version__} · learning rate η = {args.lr:g} · seed {args.seed}")
         print(report.summary())
-        print("note: this release reports the cluster only; the divergence and speed "
-              "analysis for the learning rate is not implemented yet.")
+        print(stability.summary())
     return 0
+
+
+def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDModel:
+    """Strings → :class:`AsyncSGDModel` (every error becomes a UsageError)."""
+    from sdde.kernels import StepPolicy
+    from sdde.model import AsyncSGDModel
+    from sdde.spectrum import HessianSpectrum
+
+    try:
+        spectrum = HessianSpectrum.parse(args.hessian)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
+    try:
+        policy = StepPolicy.parse(args.policy)
+    except ValueError as exc:
+        raise UsageError(f"--policy: {exc}") from None
+    return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
+                         noise=args.noise, policy=policy)
 
 
 def _cluster_from_args(args: argparse.Namespace) -> Cluster:
@@ -174,6 +223,19 @@ def _positive_float(option: str) -> Callable[[str], float]:
             raise UsageError(f"{option} must be a number, got {text!r}") from None
         if not (value > 0 and value < float("inf")):
             raise UsageError(f"{option} must be a finite number > 0, got {text!r}")
+        return value
+
+    return convert
+
+
+def _nonnegative_float(option: str) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a number, got {text!r}") from None
+        if not (value >= 0 and value < float("inf")):
+            raise UsageError(f"{option} must be a finite number >= 0, got {text!r}")
         return value
 
     return convert

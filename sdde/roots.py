@@ -3,17 +3,34 @@
 Time is measured in units of the mean delay, so a mode with dimensionless gain
 ``κ = η · n · h`` has the characteristic equation ``z + κ φ(z) = 0``, ``φ`` the Laplace
 transform of the normalised delay law. This module holds the point-delay case, whose
-roots are all the branches of the Lambert W function; general kernels follow.
+roots are all the branches of the Lambert W function, and every other kernel, whose
+rightmost roots come from a spectral (Chebyshev) discretisation of the infinitesimal
+generator polished by Newton's method, with an argument-principle count of the roots in
+the closed right half-plane as the certificate of stability. ``theory/stability.md`` §3.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
-from scipy import special
+from scipy import linalg, special
 
-from sdde._numerics import ComplexArray
+from sdde._numerics import ComplexArray, FloatArray
+from sdde._winding import certified_arg_change
+from sdde.delays import DelayLaw
+from sdde.kernels import DelayKernel, TransformRule, as_kernel
+
+#: Heavy-tailed kernels have no roots left of the imaginary axis; their transient is
+#: described by the roots of the law's body: the law conditioned on ``X`` below this
+#: quantile. (Truncating further out does not converge: ``e^{|Re z| x}`` outgrows the
+#: tail, so left-half-plane roots of far truncations are artefacts of the cut.)
+TRANSIENT_QUANTILE = 0.999
+#: Newton iterations allowed per root, and the step (relative to 1 + |z|) that stops them.
+_NEWTON_STEPS = 50
+_NEWTON_TOL = 1e-14
 
 #: Taylor coefficients of W around the branch point -1/e in p = ±sqrt(2 (1 + e x))
 #: (Corless, Gonnet, Hare, Jeffrey & Knuth 1996, eq. 4.22).
@@ -89,3 +106,256 @@ def point_delay_roots(kappa: float, n_roots: int = 10) -> ComplexArray:
         groups.append([w, w.conjugate()])
     groups.sort(key=lambda g: -g[0].real)
     return np.array([z for g in groups for z in g][:n_roots], dtype=np.complex128)
+
+
+def characteristic_roots(
+    kappa: float,
+    law: DelayLaw | DelayKernel,
+    n: int = 6,
+    *,
+    method: Literal["auto", "lambert", "generator"] = "auto",
+) -> ComplexArray:
+    """Rightmost roots of ``z + κ φ(z) = 0`` for any delay law or kernel.
+
+    Parameters
+    ----------
+    kappa : float
+        Dimensionless gain ``κ = η · n · h > 0``.
+    law : DelayLaw or DelayKernel
+        Delay law (normalised to mean 1 here) or a thinned/weighted kernel.
+    n : int
+        How many roots to return (fewer if fewer are found).
+    method : {"auto", "lambert", "generator"}
+        ``lambert``: Lambert W (point delays only). ``generator``: spectral
+        discretisation of the infinitesimal generator, then Newton. ``auto`` picks
+        Lambert W for point delays.
+
+    Returns
+    -------
+    ndarray of complex
+        Sorted by real part, descending (positive imaginary part first in a pair).
+
+    Notes
+    -----
+    The generator of the delay equation on ``[−τ, 0]`` (``τ`` the largest delay kept)
+    is collocated at ``N + 1`` Chebyshev points (Breda, Maset & Vermiglio 2005); its
+    eigenvalues converge spectrally to the rightmost roots and are polished by Newton's
+    method on the exact characteristic function, so every returned root satisfies
+    ``|z + κ φ(z)| <= 1e-10 (|z| + κ φ(Re z))``. Only roots where ``φ`` is analytic
+    (``Re z >`` the law's abscissa of convergence) are returned; for kernels summed by
+    a quadrature rule cut at ``x_cut`` with error ``e``, only where
+    ``e^{|Re z| x_cut} e <= 1e-10`` (so the residual bound holds). For heavy-tailed
+    kernels (:attr:`DelayKernel.heavy_tailed`), which have no roots left of the axis,
+    the roots are those of the kernel truncated at its ``1 − 1e-6`` quantile: they
+    describe the transient, after which decay follows the tail of the law.
+
+    Examples
+    --------
+    >>> from sdde import delays
+    >>> z = characteristic_roots(1.0, delays.parse("gamma:shape=2,mean=1"), n=2)
+    >>> import numpy as np
+    >>> exact = np.roots([0.25, 1, 1, 1])  # z (1 + z/2)^2 + 1 = 0 (linear chain trick)
+    >>> bool(np.allclose(np.sort_complex(z), np.sort_complex(exact[exact.real > -1]),
+    ...                  rtol=0, atol=1e-10))
+    True
+    """
+    if isinstance(kappa, bool) or not (isinstance(kappa, int | float) and 0 < kappa < math.inf):
+        raise ValueError(f"kappa must be a finite number > 0, got {kappa!r}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if method not in ("auto", "lambert", "generator"):
+        raise ValueError(f"method must be auto, lambert or generator, got {method!r}")
+    kernel = as_kernel(law)
+    if method == "lambert" and not kernel.point_delay:
+        raise ValueError("Lambert W solves point delays only; use method='generator'")
+    if kernel.point_delay and method != "generator":
+        return point_delay_roots(kappa * kernel.mass, n)
+    transient = kernel.heavy_tailed
+    transform, abscissa = _transform_and_abscissa(kernel, transient)
+    nodes, weights = _generator_kernel(kernel)
+    tau = float(nodes.max(initial=0.0))
+    # Newton needs only a guess in the basin: 32 + 4τ points resolve the rightmost
+    # eigenvalues to the accuracy of the discretised kernel (measured: tests, §3 of
+    # theory/stability.md).
+    size = min(int(32 + 4 * math.ceil(tau)), 200) if tau > 0 else 1
+    guesses = _generator_eigenvalues(kappa, nodes, weights, tau, size)
+    # A root has |z| = κ |φ(z)| <= κ φ(Re z): eigenvalues far outside are discretisation
+    # artefacts (and would need rules for very high frequencies).
+    guesses = guesses[(guesses.real > abscissa) & (guesses.real * tau > -600.0)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = kappa * np.abs(transform(guesses.real.astype(np.complex128))[0])
+    guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
+    guesses = guesses[np.argsort(-guesses.real)][: 2 * n + 4]
+    roots = _newton(kappa, transform, guesses, abscissa)
+    if transient and roots.size and roots[0].real > 0:
+        # Roots in the right half-plane exist for the full heavy-tailed law: re-polish
+        # them with its exact transform.
+        exact, zero = _transform_and_abscissa(kernel, False)
+        right = _newton(kappa, exact, roots[roots.real > 0], zero)
+        roots = _distinct_sorted(np.concatenate([right, roots[roots.real <= 0]]),
+                                 np.ones(right.size + int(np.sum(roots.real <= 0))))
+    return roots[:n]
+
+
+Transform = Callable[[ComplexArray], tuple[ComplexArray, ComplexArray]]
+
+
+def _transform_and_abscissa(kernel: DelayKernel, transient: bool) -> tuple[Transform, float]:
+    """``z -> (φ(z), φ'(z))`` used by Newton, and the abscissa left of which it is invalid."""
+    if transient:
+        return _transient_rule(kernel).with_derivative, -math.inf
+    if kernel.heavy_tailed:
+        return kernel.with_derivative, 0.0
+    if kernel.fast:
+        return kernel.with_derivative, kernel.law.laplace_abscissa
+    # A quadrature rule cut at x_cut with error e is accurate left of the axis only while
+    # e^{|Re z| x_cut} e stays small: roots are sought where it is below 1e-10.
+    rule = kernel.rule(16.0)
+    reach = float(rule.nodes.max(initial=1.0))
+    return kernel.with_derivative, -math.log(1e-10 / rule.error) / reach
+
+
+def _transient_rule(kernel: DelayKernel) -> TransformRule:
+    rule = kernel.rule(16.0, tail=1.0 - TRANSIENT_QUANTILE)
+    renormalise = kernel.mass / float(rule.weights.sum())
+    return TransformRule(rule.nodes, rule.weights * renormalise, rule.omega_max, 0.0)
+
+
+def _generator_kernel(kernel: DelayKernel) -> tuple[FloatArray, FloatArray]:
+    """Delays and weights of the discretised kernel the generator is built from."""
+    if kernel.point_delay:
+        return np.array([1.0]), np.array([kernel.mass])
+    rule = _transient_rule(kernel) if kernel.heavy_tailed else kernel.rule(16.0, tail=1e-06)
+    return rule.nodes, rule.weights
+
+
+def _generator_eigenvalues(kappa: float, nodes: FloatArray, weights: FloatArray,
+                           tau: float, size: int) -> ComplexArray:
+    """Eigenvalues of the Chebyshev collocation of the generator on ``[−τ, 0]``."""
+    if tau <= 0.0:  # no delay at all: x' = −κ m x
+        return np.array([-kappa * float(weights.sum())], dtype=np.complex128)
+    j = np.arange(size + 1)
+    x = np.cos(np.pi * j / size)
+    theta = 0.5 * tau * (x - 1.0)  # theta[0] = 0, theta[-1] = −τ
+    c = np.where((j == 0) | (j == size), 2.0, 1.0) * (-1.0) ** j
+    dx = x[:, None] - x[None, :]
+    d = np.outer(c, 1.0 / c) / (dx + np.eye(size + 1))
+    d -= np.diag(d.sum(axis=1))
+    gen = np.empty((size + 1, size + 1))
+    gen[1:] = (2.0 / tau) * d[1:]
+    gen[0] = -kappa * (weights @ _lagrange_rows(-nodes, theta, c))
+    return np.asarray(linalg.eigvals(gen), dtype=np.complex128)
+
+
+def _lagrange_rows(t: FloatArray, theta: FloatArray, signs: FloatArray) -> FloatArray:
+    """Values at ``t`` of the Lagrange basis on the Chebyshev points ``theta``."""
+    bary = signs / np.where(np.abs(signs) == 2.0, 2.0, 1.0) ** 2  # (-1)^j, halved at ends
+    diff = t[:, None] - theta[None, :]
+    exact = diff == 0.0
+    diff[exact] = 1.0
+    terms = bary[None, :] / diff
+    rows = terms / terms.sum(axis=1, keepdims=True)
+    hit = exact.any(axis=1)
+    rows[hit] = exact[hit].astype(np.float64)
+    return rows
+
+
+def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
+            abscissa: float) -> ComplexArray:
+    """Polish guesses by Newton's method; keep the distinct converged roots."""
+    def newton_step(z: ComplexArray) -> tuple[ComplexArray, ComplexArray, ComplexArray]:
+        with np.errstate(over="ignore", invalid="ignore"):  # iterates thrown far left
+            phi, dphi = transform(z)
+            return z + kappa * phi, 1.0 + kappa * dphi, phi
+
+    z = guesses.astype(np.complex128)
+    done = np.zeros(z.shape, dtype=bool)
+    for it in range(_NEWTON_STEPS):
+        live = ~done & (z.real > abscissa) & np.isfinite(z)
+        if not live.any():
+            break
+        value, slope, _ = newton_step(z[live])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            step = value / slope
+        z[live] -= step
+        done[live] = np.abs(step) <= _NEWTON_TOL * (1.0 + np.abs(z[live]))
+        if it >= 15:  # still far from converging: a spurious eigenvalue, give up on it
+            slow = 1e-3 if it < 30 else 1e-7  # (a double root converges linearly)
+            lost = ~(np.abs(step) <= slow * (1.0 + np.abs(z[live])))
+            z[np.flatnonzero(live)[lost]] = np.nan
+    usable = np.isfinite(z) & (z.real > abscissa)
+    z, done = z[usable], done[usable]
+    if not z.size:
+        return z
+    value, slope, _ = newton_step(z)
+    _, _, phi_re = newton_step(z.real.astype(np.complex128))
+    scale = np.abs(z) + kappa * np.abs(phi_re)
+    residual = np.abs(value)
+    # Near a double root Newton converges only linearly, to about sqrt(eps): accept a
+    # tiny residual there too.
+    keep = np.isfinite(residual) & ((done & (residual <= 1e-10 * scale))
+                                    | (residual <= 1e-13 * scale))
+    return _distinct_sorted(z[keep], np.abs(slope[keep]) / (1.0 + scale[keep]))
+
+
+def _distinct_sorted(z: ComplexArray, flatness: FloatArray) -> ComplexArray:
+    """Distinct roots, real parts descending, each pair with ``Im > 0`` first.
+
+    Copies closer than 1e-6 are one root, counted twice where ``Δ'`` vanishes there
+    (``flatness = |Δ'| / scale <= 1e-5``: a double root, found to about 1e-8).
+    """
+    z = np.where(np.abs(z.imag) <= 1e-12 * (1.0 + np.abs(z)), z.real + 0j, z)
+    order = np.lexsort((-z.imag, -np.round(z.real, 9)))
+    out: list[complex] = []
+    double: list[bool] = []
+    for r, flat in zip(z[order], flatness[order], strict=True):
+        near = [i for i, q in enumerate(out) if abs(r - q) <= 1e-6 * (1.0 + abs(q))]
+        if not near:
+            out.append(complex(r))
+            double.append(False)
+        elif flat <= 1e-5 and not double[near[0]] and len(near) == 1:
+            double[near[0]] = True
+    roots = [q for q, d in zip(out, double, strict=True) for _ in range(2 if d else 1)]
+    return np.array(roots, dtype=np.complex128)
+
+
+def unstable_root_count(kappa: float, law: DelayLaw | DelayKernel) -> int | None:
+    """Number of roots of ``z + κ φ(z)`` with ``Re z >= 0``, by the argument principle.
+
+    Parameters
+    ----------
+    kappa : float
+        Dimensionless gain ``κ > 0``.
+    law : DelayLaw or DelayKernel
+        Delay law or kernel.
+
+    Returns
+    -------
+    int or None
+        The count (0 certifies stability of the mean dynamics); None when a root lies
+        on the imaginary axis to within the transform's accuracy (``κ`` at a threshold).
+
+    Notes
+    -----
+    Along the imaginary axis, ``Δ(iω) = iω + κ φ(iω)`` has ``Δ(0) = κ φ(0) > 0`` and,
+    for ``ω > κ φ(0)``, ``Im Δ > 0``. Its argument therefore ends in some
+    ``(2πm, 2πm + π)`` and tends to ``π/2 + 2πm``; closing the contour by a large
+    half-circle (where ``Δ ≈ z``) gives ``−2m`` roots in the right half-plane. The
+    change of argument on ``[0, κ φ(0)]`` is certified with the bound
+    ``|dΔ/dω| <= 1 + κ E[w X̃]`` (:mod:`sdde._winding`). Valid for every law, heavy
+    tails included: ``φ`` is analytic in ``Re z > 0`` and continuous up to the axis.
+    """
+    if isinstance(kappa, bool) or not (isinstance(kappa, int | float) and 0 < kappa < math.inf):
+        raise ValueError(f"kappa must be a finite number > 0, got {kappa!r}")
+    kernel = as_kernel(law)
+    end = kappa * kernel.mass * (1.0 + 1e-9) + 1e-12
+
+    def delta(w: FloatArray) -> ComplexArray:
+        return 1j * w + kappa * kernel.on_axis(w, coarse=True)
+
+    change = certified_arg_change(
+        delta, 0.0, end, lipschitz=1.0 + kappa * kernel.weighted_mean,
+        error=kappa * kernel.transform_error(end, coarse=True) + 1e-13)
+    if change is None:
+        return None
+    return -2 * math.floor(change / (2 * math.pi))

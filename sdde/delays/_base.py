@@ -190,6 +190,11 @@ class DelayLaw(abc.ABC):
 
     # ------------------------------------------------------------- transform
     @property
+    def fast_laplace(self) -> bool:
+        """Whether :meth:`laplace` is closed form (else adaptive quadrature per argument)."""
+        return True
+
+    @property
     def laplace_abscissa(self) -> float:
         """Abscissa of convergence: the transform exists for ``Re z`` above this value."""
         return 0.0

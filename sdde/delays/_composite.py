@@ -103,6 +103,10 @@ class Shifted(DelayLaw):
     def laplace_abscissa(self) -> float:
         return self.base.laplace_abscissa
 
+    @property
+    def fast_laplace(self) -> bool:
+        return self.base.fast_laplace
+
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         return np.exp(-z * self.shift) * self.base._laplace(z)
 
@@ -220,6 +224,10 @@ class Mixture(DelayLaw):
     @property
     def laplace_abscissa(self) -> float:
         return max(c.laplace_abscissa for c in self.components)
+
+    @property
+    def fast_laplace(self) -> bool:
+        return all(c.fast_laplace for c in self.components)
 
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         return np.asarray(sum(w * c._laplace(z)
@@ -441,6 +449,10 @@ class Equilibrium(DelayLaw):
     @property
     def laplace_abscissa(self) -> float:
         return self.base.laplace_abscissa
+
+    @property
+    def fast_laplace(self) -> bool:
+        return self.base.fast_laplace
 
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         # (1 - φ(z)) / (μ z) cancels as z → 0 (error ~ 1e-16 / |μ z|); there the

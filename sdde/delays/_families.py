@@ -54,6 +54,10 @@ class ScipyLaw(DelayLaw, abc.ABC):
     def has_fast_quantile(self) -> bool:
         return True
 
+    @property
+    def fast_laplace(self) -> bool:
+        return type(self)._laplace is not ScipyLaw._laplace
+
     def _quantile(self, q: FloatArray) -> FloatArray:
         return np.asarray(self._dist.ppf(q), dtype=np.float64)
 
@@ -343,6 +347,10 @@ class Weibull(ShapeScaleLaw):
         if self.shape > 1:
             return -math.inf
         return -1.0 / self.scale if self.shape == 1 else 0.0
+
+    @property
+    def fast_laplace(self) -> bool:
+        return self.shape == 1
 
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         if self.shape == 1:

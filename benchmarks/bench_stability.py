@@ -1,0 +1,100 @@
+"""Stability benchmarks (issue 3): κ* timings, a 200 × 200 chart, κ* accuracy.
+
+Run: ``.venv/bin/python benchmarks/bench_stability.py``. Prints three tables:
+
+1. ``critical_kappa`` per built-in law: median wall time of a cold call (a fresh kernel
+   each time, so no quadrature rule is reused) over 7 calls.
+2. A 200 × 200 (workers × learning-rate) stability chart: total time, and the speed-up
+   over a per-point root search (rightmost root by :func:`characteristic_roots`) timed on
+   a 20 × 20 sub-grid in the same run and scaled to 40 000 points; the verdicts of the
+   two methods are compared on that sub-grid.
+3. κ* computed vs closed forms.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import numpy as np
+
+from sdde import Cluster, HessianSpectrum, delays
+from sdde.chart import stability_chart
+from sdde.model import AsyncSGDModel
+from sdde.roots import characteristic_roots
+from sdde.stability import critical_kappa
+
+LAWS = ["deterministic:value=1", "exponential:mean=1", "shifted-exp:shift=0.5,mean=1",
+        "gamma:shape=2,mean=1", "gamma:shape=0.5,mean=1", "uniform:low=0,high=2",
+        "lognormal:cv=0.5,mean=1", "lognormal:cv=1,mean=1", "weibull:shape=2,scale=1",
+        "weibull:shape=0.7,scale=1", "pareto:shape=2.5,scale=1",
+        "two-point:time=1,p=0.05,slowdown=10", "mixture-example"]
+
+
+def _law(spec: str) -> delays.DelayLaw:
+    if spec == "mixture-example":
+        return delays.Mixture(components=(delays.parse("gamma:shape=4,mean=1"),
+                                          delays.parse("exponential:mean=3")),
+                              weights=(0.75, 0.25))
+    return delays.parse(spec)
+
+
+def bench_critical_kappa() -> None:
+    print("critical_kappa: median time per cold call (7 calls)")
+    print(f"  {'law':40s} {'kappa*':>14s} {'median ms':>10s}")
+    for spec in LAWS:
+        law = _law(spec)
+        times, value = [], math.nan
+        for _ in range(7):
+            t = time.perf_counter()
+            value = critical_kappa(law)
+            times.append(time.perf_counter() - t)
+        print(f"  {spec:40s} {value:14.10f} {1e3 * statistics.median(times):10.2f}")
+
+
+def bench_chart() -> None:
+    law = delays.parse("shifted-exp:shift=0.5,mean=1")
+    model = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=1, delay=law),
+                          spectrum=HessianSpectrum.parse("1"))
+    workers = np.arange(1, 201)
+    lrs = np.geomspace(1e-4, 1.0, 200)
+    t = time.perf_counter()
+    chart = stability_chart(model, workers, lrs)
+    chart_time = time.perf_counter() - t
+    sub_w, sub_l = workers[::10], lrs[::10]
+    t = time.perf_counter()
+    verdicts = np.array([[characteristic_roots(float(eta * n), law, n=1)[0].real < 0
+                          for eta in sub_l] for n in sub_w])
+    per_point = (time.perf_counter() - t) / verdicts.size
+    agree = np.mean(verdicts == chart.stable[::10, ::10])
+    print(f"\n200 x 200 stability chart ({law}, h = 1)")
+    print(f"  chart time                      {chart_time * 1e3:9.2f} ms")
+    print(f"  per-point root search           {per_point * 1e3:9.2f} ms/point "
+          f"(timed on {verdicts.size} points) -> {per_point * 40000:8.1f} s for 40 000")
+    print(f"  speed-up                        {per_point * 40000 / chart_time:9.0f} x")
+    print(f"  verdicts agree on the sub-grid  {100 * agree:9.2f} %")
+
+
+def bench_accuracy() -> None:
+    def erlang(k: float) -> float:
+        a = math.pi / (2 * k)
+        return k * math.tan(a) / math.cos(a) ** k
+
+    cases = [("deterministic", delays.Deterministic(value=1.0), math.pi / 2),
+             ("uniform[0,2]", delays.Uniform(low=0.0, high=2.0), math.pi**2 / 4)]
+    cases += [(f"gamma shape {k:g}", delays.Gamma(shape=k, scale=1.0 / k), erlang(k))
+              for k in (1.5, 2, 2.5, 3, 5, 10, 50)]
+    cases += [("exponential", delays.Exponential(scale=1.0), math.inf)]
+    print("\nkappa* vs closed form")
+    print(f"  {'law':20s} {'computed':>20s} {'closed form':>20s} {'rel. error':>11s}")
+    for name, law, exact in cases:
+        got = critical_kappa(law)
+        err = 0.0 if got == exact else abs(got / exact - 1)
+        print(f"  {name:20s} {got:20.15f} {exact:20.15f} {err:11.1e}")
+
+
+if __name__ == "__main__":
+    bench_critical_kappa()
+    bench_chart()
+    bench_accuracy()

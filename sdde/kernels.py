@@ -1,0 +1,407 @@
+"""Delay kernels of the SDDE: the normalised delay law, thinned and weighted.
+
+A mode of asynchronous SGD obeys ``dx = −κ ∫ x(t−u) w(u) dF̃(u) dt + σ dW`` in units of
+the mean delay, with ``F̃`` the delay law rescaled to mean 1 and ``w(u)`` the expected
+step-size factor of a gradient that was ``u`` old when it arrived: the acceptance
+probability under a staleness threshold ``K`` times a staleness-dependent step policy
+``g(s)``. With ``ρ`` accepted updates per mean delay, the staleness of such a gradient is
+Poisson with mean ``ρ u`` (the Poisson approximation), so
+
+    w(u) = Σ_{s <= K} g(s) · Pois(s; ρ u),     φ(z) = ∫ e^{−z u} w(u) dF̃(u).
+
+For the built-in policies the sum is closed form (``theory/stability.md`` §5). The
+transform ``φ`` is the law's own (closed form) when ``w ≡ 1``; otherwise it is summed
+from a fixed quadrature rule built for the frequencies asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from sdde._law_quadrature import law_quadrature
+from sdde._numerics import ComplexArray, FloatArray
+from sdde.delays import (
+    DelayLaw,
+    Deterministic,
+    Equilibrium,
+    Exponential,
+    Gamma,
+    Mixture,
+    Weibull,
+)
+
+#: Mass of the law's upper tail a quadrature rule may leave out (bounds the error it adds
+#: to ``φ`` in the closed right half-plane).
+RULE_TAIL = 1e-12
+#: Tail mass left out by the coarse rules used to scan for sign changes (their absolute
+#: error is about twice this; scans re-check any grid value this close to zero).
+COARSE_TAIL = 1e-6
+#: Phase ``ω · (panel width)`` of a 10-point Gauss–Legendre panel: the rule's relative
+#: error for ``e^{-iωx}`` is about ``6e-31 · 8^20 ≈ 7e-13``.
+_PANEL_PHASE = 8.0
+#: Most panels a rule may use; beyond, the tail is cut earlier (heavy tails, high ω) and
+#: the cut mass is recorded in :attr:`TransformRule.error`.
+_MAX_PANELS = 4000
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    """Step-size factor ``g(s)`` applied to a gradient of staleness ``s``.
+
+    Parameters
+    ----------
+    name : {"constant", "inverse", "geometric"}
+        ``constant``: ``g = 1``. ``inverse``: ``g = 1 / (1 + s)`` (staleness-aware SGD,
+        Zhang et al. 2016). ``geometric``: ``g = γ^s``.
+    gamma : float, optional
+        The factor ``γ`` in (0, 1] of the geometric policy.
+
+    Examples
+    --------
+    >>> StepPolicy.parse("geometric:0.9")
+    StepPolicy(name='geometric', gamma=0.9)
+    """
+
+    name: Literal["constant", "inverse", "geometric"] = "constant"
+    gamma: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ("constant", "inverse", "geometric"):
+            raise ValueError(f"step policy must be constant, inverse or geometric:GAMMA, "
+                             f"got {self.name!r}")
+        if self.name == "geometric":
+            g = self.gamma
+            if not (isinstance(g, int | float) and not isinstance(g, bool) and 0 < g <= 1):
+                raise ValueError(f"geometric step policy needs 0 < gamma <= 1, got {g!r}")
+        elif self.gamma is not None:
+            raise ValueError(f"the {self.name} step policy takes no gamma")
+
+    @classmethod
+    def parse(cls, spec: str) -> StepPolicy:
+        """Policy from ``constant``, ``inverse`` or ``geometric:GAMMA``."""
+        name, _, arg = spec.strip().partition(":")
+        if name == "geometric":
+            try:
+                gamma = float(arg)
+            except ValueError:
+                raise ValueError(f"geometric step policy needs a number, as in "
+                                 f"geometric:0.9; got {spec!r}") from None
+            try:
+                return cls("geometric", gamma)
+            except ValueError as exc:
+                raise ValueError(f"{exc}, as in geometric:0.9; got {spec!r}") from None
+        if arg:
+            raise ValueError(f"the {name} step policy takes no argument; got {spec!r}")
+        return cls(name)  # type: ignore[arg-type]
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether ``g ≡ 1``."""
+        return self.name == "constant" or (self.name == "geometric" and self.gamma == 1.0)
+
+    def __str__(self) -> str:
+        return f"geometric:{self.gamma:g}" if self.name == "geometric" else self.name
+
+    def factor(self, staleness: npt.ArrayLike) -> FloatArray:
+        """``g(s)`` at the given staleness values."""
+        s = np.asarray(staleness, dtype=np.float64)
+        if self.name == "inverse":
+            return 1.0 / (1.0 + s)
+        if self.name == "geometric":
+            return np.asarray(float(self.gamma or 1.0) ** s, dtype=np.float64)
+        return np.ones_like(s)
+
+    def weight(self, mean_staleness: npt.ArrayLike, threshold: int | None) -> FloatArray:
+        """``E[g(S) 1{S <= K}]`` for ``S ~ Poisson(m)``, elementwise in ``m >= 0``.
+
+        Closed forms: constant ``Q(K+1, m)``; inverse ``(P(1 <= S' <= K+1)) / m`` with
+        ``S' ~ Poisson(m)``; geometric ``e^{−(1−γ) m} P(Poisson(γ m) <= K)``, ``Q`` the
+        regularised upper incomplete gamma function.
+        """
+        m = np.asarray(mean_staleness, dtype=np.float64)
+        big_k = math.inf if threshold is None else threshold
+
+        def cdf(k: float, mean: FloatArray) -> FloatArray:  # P(Poisson(mean) <= k)
+            if math.isinf(k):
+                return np.ones_like(mean)
+            return np.asarray(special.pdtr(k, mean), dtype=np.float64)
+
+        if self.name == "inverse":
+            out = np.empty_like(m)
+            small = m < 1.0
+            ms = m[~small]
+            out[~small] = (cdf(big_k + 1, ms) - np.exp(-ms)) / ms
+            # Below m = 1 the difference cancels: sum e^{-m} m^s / (s+1)! directly (the
+            # terms fall by a factor m/(s+2) each; 30 terms leave < 1/31! behind).
+            mt = m[small]
+            terms = np.ones_like(mt)
+            total = np.ones_like(mt)
+            for s in range(1, int(min(big_k, 30)) + 1):
+                terms = terms * mt / (s + 1)
+                total += terms
+            out[small] = np.exp(-mt) * total
+            return out
+        if self.name == "geometric" and self.gamma != 1.0:
+            g = float(self.gamma or 1.0)
+            return np.exp(-(1.0 - g) * m) * cdf(big_k, g * m)
+        return cdf(big_k, m)
+
+
+@dataclass(frozen=True)
+class TransformRule:
+    """Quadrature rule ``φ(z) ≈ Σ_j weights_j e^{−z nodes_j}`` for ``|Im z| <= omega_max``.
+
+    ``error`` bounds the absolute error in the closed right half-plane: the kernel mass
+    left out beyond the last node plus the rule's own error (≈ 1e-12).
+    """
+
+    nodes: FloatArray
+    weights: FloatArray
+    omega_max: float
+    error: float
+
+    def __call__(self, z: ComplexArray) -> ComplexArray:
+        out = np.empty(z.shape, dtype=np.complex128)
+        flat, res = z.ravel(), out.ravel()
+        block = max(1, 2**20 // max(self.nodes.size, 1))
+        for start in range(0, flat.size, block):
+            zb = flat[start:start + block]
+            res[start:start + block] = np.exp(-np.outer(zb, self.nodes)) @ self.weights
+        return out
+
+    def with_derivative(self, z: ComplexArray) -> tuple[ComplexArray, ComplexArray]:
+        """``φ(z)`` and ``φ'(z) = −Σ w_j x_j e^{−z x_j}`` from one exponential table."""
+        table = np.exp(-np.outer(z.ravel(), self.nodes))
+        value = (table @ self.weights).reshape(z.shape)
+        slope = -(table @ (self.weights * self.nodes)).reshape(z.shape)
+        return value, slope
+
+    def re_on_axis(self, omega: FloatArray) -> FloatArray:
+        """``Re φ(iω) = Σ w_j cos(ω x_j)``, cheaper than the complex transform."""
+        out = np.empty(omega.shape, dtype=np.float64)
+        block = max(1, 2**20 // max(self.nodes.size, 1))
+        for start in range(0, omega.size, block):
+            ob = omega[start:start + block]
+            out[start:start + block] = np.cos(np.outer(ob, self.nodes)) @ self.weights
+        return out
+
+
+class DelayKernel:
+    """The kernel ``w(u) dF̃(u)`` of one mode, in units of the mean delay.
+
+    Parameters
+    ----------
+    law : DelayLaw
+        Delay law of arriving gradients (normalised to mean 1 here).
+    updates_per_delay : float, optional
+        ``ρ``: accepted updates per mean delay (``≈ n · acceptance``); needed when a
+        threshold or a non-constant policy is set.
+    threshold : int, optional
+        Staleness threshold ``K``.
+    policy : StepPolicy, optional
+        Step-size policy (default constant).
+
+    Examples
+    --------
+    >>> from sdde import delays
+    >>> k = DelayKernel(delays.Exponential(scale=3.0))
+    >>> complex(k.transform(1j))
+    (0.5-0.5j)
+    """
+
+    def __init__(self, law: DelayLaw, *, updates_per_delay: float | None = None,
+                 threshold: int | None = None, policy: StepPolicy | None = None) -> None:
+        self.law = law.normalized()
+        self.policy = policy or StepPolicy()
+        self.threshold = threshold
+        self.trivial = threshold is None and self.policy.is_constant
+        if not self.trivial and not (isinstance(updates_per_delay, int | float)
+                                     and 0 < updates_per_delay < math.inf):
+            raise ValueError("a staleness threshold or step policy needs updates_per_delay "
+                             f"> 0, got {updates_per_delay!r}")
+        self.updates_per_delay = float(updates_per_delay) if updates_per_delay else math.nan
+        self._rules: dict[tuple[float, float], TransformRule] = {}
+
+    # ----------------------------------------------------------------- weights
+    def weight(self, u: npt.ArrayLike) -> FloatArray:
+        """``w(u)`` at delays ``u`` (in units of the mean delay)."""
+        u_arr = np.asarray(u, dtype=np.float64)
+        if self.trivial:
+            return np.ones_like(u_arr)
+        return self.policy.weight(self.updates_per_delay * u_arr, self.threshold)
+
+    @property
+    def point_delay(self) -> bool:
+        """Whether the kernel is a single atom at 1 (the Lambert-W case)."""
+        return isinstance(self.law, Deterministic)
+
+    @cached_property
+    def mass(self) -> float:
+        """``φ(0) = E[w(X̃)]`` (1 without a threshold or policy)."""
+        if self.trivial:
+            return 1.0
+        return float(np.sum(self._base_rule.weights))
+
+    @cached_property
+    def weighted_mean(self) -> float:
+        """``E[w(X̃) X̃]``: bounds ``|φ'|`` on the imaginary axis."""
+        if self.trivial:
+            return 1.0
+        rule = self._base_rule
+        return float(rule.weights @ rule.nodes)
+
+    @property
+    def heavy_tailed(self) -> bool:
+        """Whether ``φ`` fails to extend analytically left of the imaginary axis.
+
+        Then the fundamental solution does not decay exponentially: once the
+        transient has passed it decays like the tail of the delay law. A finite
+        threshold makes any kernel light-tailed (``w`` decays like ``e^{−ρu}``).
+        """
+        damped = self.threshold is not None or (self.policy.name == "geometric"
+                                                 and self.policy.gamma != 1.0)
+        return self.law.laplace_abscissa == 0.0 and not damped
+
+    @property
+    def completely_monotone(self) -> bool:
+        """Whether the kernel is a mixture of exponentials (then ``Re φ(iω) > 0``)."""
+        return self.trivial and _completely_monotone(self.law)
+
+    @property
+    def fast(self) -> bool:
+        """Whether the exact transform is closed form (no quadrature rule is used)."""
+        return self.trivial and self.law.fast_laplace
+
+    # --------------------------------------------------------------- transform
+    def transform(self, z: npt.ArrayLike) -> Any:
+        """``φ(z) = E[w(X̃) e^{−z X̃}]`` (vectorised).
+
+        Exact (closed form) for plain laws with a closed-form transform; otherwise from
+        a quadrature rule with absolute error :meth:`transform_error` for ``Re z >= 0``.
+        Left of the axis the rule gives the transform of the kernel truncated at its
+        last node.
+        """
+        z_arr = np.asarray(z, dtype=np.complex128)
+        if self.fast:
+            return self.law.laplace(z_arr)
+        omega = float(np.max(np.abs(z_arr.imag), initial=0.0))
+        out = self.rule(omega)(z_arr)
+        return out if out.ndim else complex(out)
+
+    def transform_error(self, omega_max: float = 0.0, *, coarse: bool = False) -> float:
+        """Bound on the absolute error of :meth:`transform` (or of the coarse
+        :meth:`on_axis`) for ``Re z >= 0`` and ``|Im z| <= omega_max``."""
+        if self.fast:
+            return 1e-13
+        return self.rule(omega_max, tail=COARSE_TAIL if coarse else RULE_TAIL).error
+
+    def with_derivative(self, z: npt.ArrayLike) -> tuple[ComplexArray, ComplexArray]:
+        """``φ(z)`` and ``φ'(z) = −E[w X̃ e^{−z X̃}]`` (for closed forms a central difference
+        along the imaginary direction, which never crosses the abscissa of convergence;
+        step ``1e-5 max(1, |z|)``, or 1e-4 of the distance to the abscissa: absolute error
+        about 1e-10 away from poles, plenty for Newton)."""
+        z_arr = np.asarray(z, dtype=np.complex128)
+        if self.fast:
+            h = 1e-5j * np.maximum(1.0, np.abs(z_arr))
+            gap = z_arr.real - self.law.laplace_abscissa  # distance to the nearest pole
+            h = np.where(1e-4 * gap < np.abs(h), 1e-4j * gap, h)
+            values = np.asarray(self.law.laplace(np.stack([z_arr, z_arr + h, z_arr - h])))
+            return values[0], (values[1] - values[2]) / (2 * h)
+        return self.rule(float(np.max(np.abs(z_arr.imag), initial=0.0))).with_derivative(z_arr)
+
+    def rule(self, omega_max: float, *, tail: float = RULE_TAIL) -> TransformRule:
+        """Quadrature rule for the transform at ``|Im z| <= omega_max`` (cached).
+
+        ``tail`` is the law's upper-tail mass the rule may leave out; a coarse rule
+        (``tail = 1e-9``) is enough to locate sign changes and is far cheaper for
+        heavy-tailed laws.
+        """
+        omega = 4.0 * 2.0 ** max(0, math.ceil(math.log2(max(omega_max, 1e-300) / 4.0)))
+        if (omega, tail) not in self._rules:
+            self._rules[omega, tail] = self._build_rule(omega, tail)
+        return self._rules[omega, tail]
+
+    @cached_property
+    def _base_rule(self) -> TransformRule:
+        return self.rule(4.0)
+
+    def _build_rule(self, omega: float, tail: float) -> TransformRule:
+        law = self.law
+        lo, hi = law.support
+        cut = min(hi, float(law.quantile(1.0 - tail)))
+        width = _PANEL_PHASE / omega
+        max_panels = _MAX_PANELS if tail <= RULE_TAIL else _MAX_PANELS // 8
+        if math.isfinite(cut) and (cut - lo) / width > max_panels:
+            cut = lo + max_panels * width
+        left_out = float(law.sf(cut)) if cut < hi else 0.0
+        kinks = np.arange(lo, cut, width) if cut > lo else None
+        if self.trivial:
+            sqrt_step = math.sqrt(max(cut, 1.0))
+        else:
+            sqrt_step = 0.5 / math.sqrt(self.updates_per_delay)
+        nodes, weights = law_quadrature(law, sqrt_step=sqrt_step, x_max=cut, kinks=kinks)
+        weights = weights * self.weight(nodes)
+        keep = weights > 0
+        return TransformRule(nodes[keep], weights[keep], omega, left_out + 1e-12)
+
+    def on_axis(self, omega: FloatArray, *, coarse: bool = False) -> ComplexArray:
+        """``φ(iω)``: to full accuracy, or with ``coarse=True`` to about ``2 COARSE_TAIL``
+        (see :meth:`transform_error`)."""
+        omega = np.asarray(omega, dtype=np.float64)
+        if self.fast:
+            return np.asarray(self.law.laplace(1j * omega), dtype=np.complex128)
+        top = float(np.max(omega, initial=0.0))
+        rule = self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL)
+        return rule(np.asarray(1j * omega, dtype=np.complex128))
+
+    def re_on_axis(self, omega: FloatArray, *, coarse: bool = False) -> FloatArray:
+        """``Re φ(iω)``; ``coarse=True`` allows an absolute error of about ``2 COARSE_TAIL``."""
+        omega = np.asarray(omega, dtype=np.float64)
+        if self.fast:
+            return np.asarray(self.law.laplace(1j * omega), dtype=np.complex128).real
+        top = float(np.max(omega, initial=0.0))
+        return self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL).re_on_axis(omega)
+
+    def describe(self) -> str:
+        """One line: the law and, when set, the threshold and step policy."""
+        extra = []
+        if self.threshold is not None:
+            extra.append(f"threshold {self.threshold}")
+        if not self.policy.is_constant:
+            extra.append(f"step policy {self.policy}")
+        return str(self.law) + (f" ({', '.join(extra)})" if extra else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description."""
+        return {"law": self.law.to_dict(), "threshold": self.threshold,
+                "policy": str(self.policy), "mass": self.mass,
+                "updates_per_delay": None if self.trivial else self.updates_per_delay}
+
+
+def _completely_monotone(law: DelayLaw) -> bool:
+    """Whether the law has a completely monotone density (a mixture of exponentials)."""
+    if isinstance(law, Exponential):
+        return True
+    if isinstance(law, Gamma | Weibull):
+        return law.shape <= 1.0
+    if isinstance(law, Mixture):
+        return all(_completely_monotone(c) for c in law.components)
+    if isinstance(law, Equilibrium):  # equilibrium of a mixture of exponentials is one
+        return _completely_monotone(law.base)
+    return False
+
+
+def as_kernel(law_or_kernel: DelayLaw | DelayKernel) -> DelayKernel:
+    """The kernel itself, or the plain kernel ``dF̃`` of a delay law."""
+    if isinstance(law_or_kernel, DelayKernel):
+        return law_or_kernel
+    if isinstance(law_or_kernel, DelayLaw):
+        return DelayKernel(law_or_kernel)
+    raise ValueError(f"expected a DelayLaw or DelayKernel, got {law_or_kernel!r}")

@@ -1,0 +1,185 @@
+"""Asynchronous SGD on a quadratic loss, mode by mode: the inputs of the stability analysis.
+
+For ``f = ½ θᵀ H θ`` each Hessian eigenmode ``h`` decouples (THEORY.md §3). In units of
+the mean delay ``E[X] = n / λ`` a mode obeys
+
+    dx = −κ ∫ x(t − u) w(u) dF̃(u) dt + σ dW,    κ = η · n · h,    σ² = η² · n · c,
+
+with ``c`` the gradient-noise variance along the mode, ``F̃`` the delay law of arriving
+gradients (the arrival-weighted mixture of the groups' round laws, rescaled to mean 1)
+and ``w`` the thinning/step-policy weight (:mod:`sdde.kernels`). In general
+``κ = rate × step × curvature × mean delay``; with ``λ = n / E[X]`` that is ``η n h``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sdde._numerics import FloatArray
+from sdde.cluster import Cluster, WorkerGroup
+from sdde.delays import DelayLaw, Mixture
+from sdde.kernels import DelayKernel, StepPolicy
+from sdde.spectrum import HessianSpectrum
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncSGDModel:
+    """Asynchronous SGD with learning rate ``lr`` on a cluster and a quadratic loss.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η > 0``.
+    cluster : Cluster
+        Workers, their round-time laws, staleness threshold and shared link.
+    spectrum : HessianSpectrum
+        Curvatures ``h`` of the loss (Hessian eigenvalues).
+    noise : float or array_like
+        Gradient-noise variance ``c >= 0`` along each mode (one value for all modes, or
+        one per mode): the variance of one stochastic gradient's component.
+    policy : StepPolicy
+        Staleness-dependent step-size policy (default constant).
+
+    Examples
+    --------
+    >>> from sdde import Cluster, HessianSpectrum
+    >>> m = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=32),
+    ...                   spectrum=HessianSpectrum.parse("1,4"))
+    >>> [round(float(k), 12) for k in m.kappas]
+    [0.32, 1.28]
+    """
+
+    lr: float
+    cluster: Cluster
+    spectrum: HessianSpectrum
+    noise: float | tuple[float, ...] = 0.0
+    policy: StepPolicy = field(default_factory=StepPolicy)
+
+    def __post_init__(self) -> None:
+        lr = self.lr
+        if isinstance(lr, bool) or not (isinstance(lr, int | float) and 0 < lr < math.inf):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if not isinstance(self.cluster, Cluster):
+            raise ValueError(f"cluster must be a Cluster, got {self.cluster!r}")
+        if not isinstance(self.spectrum, HessianSpectrum):
+            raise ValueError(f"spectrum must be a HessianSpectrum, got {self.spectrum!r}")
+        noise = np.atleast_1d(np.asarray(self.noise, dtype=np.float64))
+        if noise.ndim != 1 or noise.size not in (1, self.spectrum.n_modes) or not np.all(
+                np.isfinite(noise) & (noise >= 0)):
+            raise ValueError("noise must be a finite number >= 0, or one such number per "
+                             f"Hessian mode ({self.spectrum.n_modes}); got {self.noise!r}")
+        object.__setattr__(self, "noise", float(noise[0]) if noise.size == 1
+                           else tuple(float(v) for v in noise))
+        if not isinstance(self.policy, StepPolicy):
+            raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
+
+    # ------------------------------------------------------------------ scales
+    @property
+    def n_workers(self) -> int:
+        """Total number of workers ``n``."""
+        return self.cluster.n_workers
+
+    @property
+    def mean_delay(self) -> float:
+        """``E[X] = n / λ``: the mean delay of an arriving gradient (the time unit)."""
+        return self.n_workers / self.cluster.arrival_rate
+
+    @property
+    def curvatures(self) -> FloatArray:
+        """Hessian eigenvalues ``h``, ascending."""
+        return np.sort(np.asarray(self.spectrum.eigenvalues, dtype=np.float64))
+
+    @property
+    def kappas(self) -> FloatArray:
+        """Dimensionless gains ``κ = η n h`` per mode (ascending)."""
+        return self.lr * self.n_workers * self.curvatures
+
+    @property
+    def alphas(self) -> FloatArray:
+        """Per-update gains ``α = η h`` of the discrete-time model."""
+        return self.lr * self.curvatures
+
+    @property
+    def noise_variances(self) -> FloatArray:
+        """Gradient-noise variance ``c`` per mode (in :attr:`curvatures` order)."""
+        c = np.broadcast_to(np.asarray(self.noise, dtype=np.float64), (self.spectrum.n_modes,))
+        order = np.argsort(np.asarray(self.spectrum.eigenvalues, dtype=np.float64), kind="stable")
+        return np.asarray(c[order], dtype=np.float64)
+
+    @property
+    def noise_intensities(self) -> FloatArray:
+        """``σ² = η² n c`` per mode: noise of the mode in units of the mean delay."""
+        return self.lr**2 * self.n_workers * self.noise_variances
+
+    # ------------------------------------------------------------------ kernel
+    @cached_property
+    def delay_law(self) -> DelayLaw:
+        """Law of the delay of an arriving gradient (groups mixed by arrival rate)."""
+        laws = self.cluster.round_laws
+        if len(laws) == 1:
+            return laws[0]
+        rates = [g.workers / law.mean for g, law in zip(self.cluster.groups, laws, strict=True)]
+        return Mixture(components=laws, weights=tuple(r / sum(rates) for r in rates))
+
+    @cached_property
+    def kernel(self) -> DelayKernel:
+        """The delay kernel ``w(u) dF̃(u)`` (thinned and weighted when configured)."""
+        trivial = self.cluster.threshold is None and self.policy.is_constant
+        rho = None if trivial else self.cluster.accepted_rate * self.mean_delay
+        return DelayKernel(self.delay_law, updates_per_delay=rho,
+                           threshold=self.cluster.threshold, policy=self.policy)
+
+    @property
+    def kernel_depends_on_workers(self) -> bool:
+        """Whether the kernel's shape changes with ``n`` (shared link, threshold, policy)."""
+        return (self.cluster.link is not None or self.cluster.threshold is not None
+                or not self.policy.is_constant)
+
+    def staleness_weights(self) -> FloatArray:
+        """``q_s = g(s) P(S = s | accepted)`` for ``s <= K``: the discrete-time kernel.
+
+        Time counts applied updates; the staleness law is the cluster's Poisson law.
+        """
+        law = self.cluster.staleness("poisson")
+        p = np.asarray(law.probabilities, dtype=np.float64).copy()
+        if self.cluster.threshold is not None:
+            p[self.cluster.threshold + 1:] = 0.0
+        p /= p.sum()
+        return p * self.policy.factor(np.arange(p.size))
+
+    # --------------------------------------------------------------- variants
+    def with_lr(self, lr: float) -> AsyncSGDModel:
+        """The same model at another learning rate."""
+        return replace(self, lr=lr)
+
+    def with_workers(self, n_workers: int) -> AsyncSGDModel:
+        """The same model with ``n_workers`` identical workers.
+
+        Raises
+        ------
+        ValueError
+            For clusters of several worker groups (which mix to scale is ambiguous).
+        """
+        if len(self.cluster.groups) != 1:
+            raise ValueError("changing the number of workers needs a single worker group")
+        group = self.cluster.groups[0]
+        cluster = Cluster(workers=[WorkerGroup(workers=int(n_workers), delay=group.delay)],
+                          threshold=self.cluster.threshold, link=self.cluster.link)
+        return replace(self, cluster=cluster)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description of the inputs."""
+        return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,
+                "policy": str(self.policy), "spectrum": self.spectrum.to_dict(),
+                "noise": self.noise if isinstance(self.noise, float) else list(self.noise)}
+
+
+def as_array(values: npt.ArrayLike) -> FloatArray:
+    """Float array view (helper for reports)."""
+    return np.asarray(values, dtype=np.float64)
