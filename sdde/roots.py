@@ -251,8 +251,9 @@ def _lagrange_rows(t: FloatArray, theta: FloatArray, signs: FloatArray) -> Float
     """Values at ``t`` of the Lagrange basis on the Chebyshev points ``theta``."""
     bary = signs / np.where(np.abs(signs) == 2.0, 2.0, 1.0) ** 2  # (-1)^j, halved at ends
     diff = t[:, None] - theta[None, :]
-    exact = diff == 0.0
-    diff[exact] = 1.0
+    exact = np.abs(diff) <= 1e-13 * (1.0 + np.abs(theta[None, :]))  # (near-)hits: the node
+    exact &= np.cumsum(exact, axis=1) == 1  # one per row
+    diff[np.abs(diff) <= 1e-13 * (1.0 + np.abs(theta[None, :]))] = 1.0
     terms = bary[None, :] / diff
     rows = terms / terms.sum(axis=1, keepdims=True)
     hit = exact.any(axis=1)

@@ -377,7 +377,10 @@ def _optimal_workers(model: AsyncSGDModel, max_workers: int) -> tuple[int | None
     else:
         candidates = sorted({round(v) for v in np.geomspace(1, top, 40)})
     rates = {n: _slowest_rate(model, n) for n in candidates}
-    best = max(rates, key=lambda n: (rates[n], -n))
+    def score(n: int) -> tuple[float, int]:
+        return (rates[n] if math.isfinite(rates[n]) else -math.inf, -n)
+
+    best = max(rates, key=score)
     if top > 64:  # refine between the neighbours of the best grid point
         i = candidates.index(best)
         lo, hi = candidates[max(i - 1, 0)], candidates[min(i + 1, len(candidates) - 1)]
