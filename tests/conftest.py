@@ -6,8 +6,15 @@ Slow (statistical) tests run by default, as in CI; skip them with ``-m "not slow
 (special functions, QUADPACK wrappers) trip harmless floating-point warnings internally.
 """
 
-import numpy as np
-import pytest
+import os
+
+# Small dense eigenproblems (the root finder's generator matrices, ~100 × 100) run 10-100×
+# slower with multi-threaded BLAS on a loaded machine; one thread is fastest for them.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402  (after the thread settings, which numpy reads on import)
+import pytest  # noqa: E402
 
 
 @pytest.fixture

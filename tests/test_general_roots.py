@@ -109,8 +109,8 @@ def test_closed_form_roots_solve_the_equation(name: str, kappa: float) -> None:
 def test_quadrature_law_roots_right_of_the_axis(name: str, kappa: float) -> None:
     """Laws without a closed form: roots with Re z >= 0 against scipy's adaptive
     quadrature of the law. (Heavy tails: left of the axis φ does not exist and the roots
-    there describe the transient of the truncated law. Weibull shape 2: see the xfail
-    below.)"""
+    there describe the transient of the truncated law. Weibull shape 2: left-of-axis
+    roots are checked against mpmath below.)"""
     law = {**HEAVY, "weibull2": WEIBULL2}[name]
     z = characteristic_roots(kappa, law, n=10)
     assert z.size >= 1
@@ -148,8 +148,6 @@ def test_weibull_two_roots_left_of_the_axis(kappa: float) -> None:
         assert abs(root + kappa * phi) <= RESIDUAL_RTOL * (abs(root) + kappa * phi_re), root
 
 
-
-
 @pytest.mark.parametrize(("law", "kappa"), [
     *[(delays.erlang(3, 1.0), k) for k in (0.1, 0.5, 2.0)],
     *[(delays.erlang(5, 1.0), k) for k in (0.1, 0.2, 0.5, 2.0)],
@@ -159,7 +157,9 @@ def test_weibull_two_roots_left_of_the_axis(kappa: float) -> None:
 ], ids=str)
 def test_no_exception_near_the_abscissa(law: DelayLaw, kappa: float) -> None:
     """Kernels with a finite abscissa of convergence: generator eigenvalues just right of
-    it must not crash Newton, and every root returned lies right of it."""
+    it must not crash Newton, and every root returned lies right of it. Regression (found
+    by this suite): erlang-3 at κ = 0.2 and gamma 1.5 at κ = 7.26 raised ValueError, the
+    closed-form central difference in with_derivative stepping across the abscissa."""
     z = characteristic_roots(kappa, law, n=10)
     assert np.all(z.real > law.normalized().laplace_abscissa)
 
@@ -243,11 +243,8 @@ def erlang_polynomial_roots(k: int, kappa: float) -> np.ndarray:
     return roots[np.lexsort((-roots.imag, -np.round(roots.real, 9)))]
 
 
-@pytest.mark.parametrize(("k", "kappa"), [
-    *[(k, kappa) for k in (2, 3, 5) for kappa in (0.01, 0.2, 1.0, 2.0, 3.0, 6.0, 20.0)
-      if (k, kappa) != (3, 0.2)],
-    (3, 0.2),
-])
+@pytest.mark.parametrize("kappa", [0.01, 0.2, 1.0, 2.0, 3.0, 6.0, 20.0])
+@pytest.mark.parametrize("k", [2, 3, 5])
 def test_erlang_roots_are_polynomial_roots(k: int, kappa: float) -> None:
     """Every returned root is a root of the polynomial (1e-9 (1 + |z|): np.roots has
     backward error ~eps·‖coefficients‖ with coefficients <= 20 and these roots are

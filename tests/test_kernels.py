@@ -232,7 +232,10 @@ def test_with_derivative_rule_path_matches_finite_difference(spec: str) -> None:
 
 def test_with_derivative_near_the_abscissa() -> None:
     """Mean-1 Erlang-3: φ = (1 + z/3)^{-3} is analytic for Re z > −3. Newton (roots.py)
-    only keeps iterates with Re z > abscissa, so with_derivative must work there."""
+    only keeps iterates with Re z > abscissa, so with_derivative must work there.
+    Regression (found by this suite): the real central-difference step z − h crossed the
+    abscissa and law.laplace raised ValueError. At z = −3 + 1e-6 φ ~ 1e19 and φ' ~ 1e25:
+    1e-6 relative allows for any step of at most 1e-2 of the distance to the pole."""
     kernel = DelayKernel(delays.erlang(3, 1.0))
     z = np.array([-3.0 + 1e-6 + 0j, -2.99999 + 30.0j])
     assert np.all(np.isfinite(kernel.transform(z)))  # transform is fine here
@@ -248,7 +251,8 @@ def test_with_derivative_near_the_abscissa() -> None:
 M_TINY = np.array([0.0, 1e-300, 1e-12, 1e-9, 0.99e-8])
 M_BULK = np.concatenate([[1e-4, 1e-3], np.geomspace(0.01, 200.0, 40), [200.0]])
 M_ALL = np.concatenate([M_TINY, [1.01e-8, 1e-7, 1e-6, 1e-5], M_BULK])
-#: Band where the inverse policy's closed form cancels (see the xfail below).
+#: Band where the inverse policy's closed form (pdtr(K+1, m) − e^{−m})/m used to cancel
+#: (relative error ~eps/m, 1.1e-9 at m = 1e-8): a regression test below.
 M_INVERSE_BAND = np.array([1.01e-8, 1e-7, 1e-6])
 POLICIES = [StepPolicy(), StepPolicy("inverse"), StepPolicy("geometric", 0.9),
             StepPolicy("geometric", 0.5), StepPolicy("geometric", 1.0),
@@ -281,8 +285,6 @@ def test_step_policy_weight_against_poisson_sum(policy: StepPolicy,
     most ~2000 in size, so each term carries ~2000 eps ≈ 4e-13 relative error, which a
     sum of positive terms keeps. (Measured: <= 1.1e-13.)"""
     m = M_ALL
-    if policy.name == "inverse":
-        m = np.concatenate([M_TINY, M_BULK])  # the band is the xfail below
     got = policy.weight(m, threshold)
     ref = _brute_weight(policy, m, threshold)
     assert got.shape == m.shape
@@ -294,8 +296,9 @@ def test_step_policy_weight_against_poisson_sum(policy: StepPolicy,
 
 @pytest.mark.parametrize("threshold", [0, 3, None])
 def test_inverse_policy_weight_small_mean_staleness(threshold: int | None) -> None:
-    """The same 1e-12 check as above, on 1e-8 < m <= 1e-6, just above the switch to the
-    series ``1 − m/2``: both sides are still sums of positive terms there."""
+    """Regression (found by this suite): the same 1e-12 check on 1e-8 < m <= 1e-6, where
+    the inverse policy's difference formula lost ~eps/m relative accuracy. Both sides
+    are sums of positive terms there."""
     policy = StepPolicy("inverse")
     got = policy.weight(M_INVERSE_BAND, threshold)
     ref = _brute_weight(policy, M_INVERSE_BAND, threshold)
