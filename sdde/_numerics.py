@@ -24,6 +24,11 @@ LAPLACE_EPSREL = 1e-12
 _QUAD_LIMIT = 2000
 
 
+def finite_or_none(v: float) -> float | None:
+    """``v``, or None when it is infinite or NaN (JSON has no such numbers)."""
+    return float(v) if math.isfinite(v) else None
+
+
 def exprel(w: ComplexArray) -> ComplexArray:
     """Return ``(exp(w) - 1) / w`` with the removable singularity at 0 filled in.
 

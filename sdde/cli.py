@@ -216,26 +216,23 @@ def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float
 
 
 def _positive_float(option: str) -> Callable[[str], float]:
-    def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a number, got {text!r}") from None
-        if not (value > 0 and value < float("inf")):
-            raise UsageError(f"{option} must be a finite number > 0, got {text!r}")
-        return value
-
-    return convert
+    return _float(option, allow_zero=False)
 
 
 def _nonnegative_float(option: str) -> Callable[[str], float]:
+    return _float(option, allow_zero=True)
+
+
+def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
+    bound = ">= 0" if allow_zero else "> 0"
+
     def convert(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise UsageError(f"{option} must be a number, got {text!r}") from None
-        if not (value >= 0 and value < float("inf")):
-            raise UsageError(f"{option} must be a finite number >= 0, got {text!r}")
+        if not ((value >= 0 if allow_zero else value > 0) and value < float("inf")):
+            raise UsageError(f"{option} must be a finite number {bound}, got {text!r}")
         return value
 
     return convert

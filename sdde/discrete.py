@@ -13,6 +13,7 @@ and this is the one to believe. Derivation: ``theory/stability.md`` §6.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +28,8 @@ from sdde._winding import certified_arg_change
 MAX_DEGREE = 600
 
 
-def _weights(weights: npt.ArrayLike) -> FloatArray:
+def staleness_weights(weights: npt.ArrayLike) -> FloatArray:
+    """Validated ``q_s``, trailing entries below 1e-16 of the largest dropped."""
     q = np.asarray(weights, dtype=np.float64)
     if q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)) or np.any(q < 0):
         raise ValueError("staleness weights must be a non-empty 1-d array of finite "
@@ -72,7 +74,7 @@ def discrete_roots(alpha: float, weights: npt.ArrayLike) -> ComplexArray:
     True
     """
     _check_alpha(alpha)
-    q = _weights(weights)
+    q = staleness_weights(weights)
     if q.size > MAX_DEGREE:
         raise ValueError(f"staleness up to {q.size - 1} makes a polynomial of degree above "
                          f"{MAX_DEGREE}; use discrete_spectral_radius")
@@ -104,7 +106,7 @@ def discrete_unstable_count(alpha: float, weights: npt.ArrayLike) -> int | None:
     Returns None when a root lies on the circle (within rounding).
     """
     _check_alpha(alpha)
-    q = _weights(weights)
+    q = staleness_weights(weights)
     s = np.arange(q.size)
 
     def g(theta: FloatArray) -> ComplexArray:
@@ -147,35 +149,45 @@ def discrete_critical_alpha(weights: npt.ArrayLike) -> float:
     >>> round(discrete_critical_alpha([0, 0, 1]), 12)  # τ = 2: 2 sin(π/10)
     0.61803398875
     """
-    q = _weights(weights)
+    q = staleness_weights(weights)
     if q.size > MAX_DEGREE:
         raise ValueError(f"staleness up to {q.size - 1}: the discrete-time threshold is "
                          f"computed for staleness up to {MAX_DEGREE - 1} only")
     step = min(0.01, 0.25 / max(q.size, 1))
 
-    def ratio(theta: FloatArray) -> ComplexArray:
+    # Where |Q| is below rounding, R = (1 − e^{iθ}) / Q is noise (and may be 1/0): such
+    # stretches hold no trustworthy crossing and are skipped.
+    noise = 1e-12 * float(q.sum())
+
+    def ratio(theta: FloatArray) -> tuple[ComplexArray, FloatArray]:
         theta = np.atleast_1d(theta)
-        return (1.0 - np.exp(1j * theta)) / _q_on_circle(theta, q)
+        qv = _q_on_circle(theta, q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (1.0 - np.exp(1j * theta)) / qv, np.abs(qv)
 
     def im_ratio(theta: float) -> float:
-        return float(ratio(np.array([theta]))[0].imag)
+        return float(ratio(np.array([theta]))[0][0].imag)
 
     theta = np.linspace(step * 1e-3, math.pi, max(64, math.ceil(math.pi / step)) + 1)
-    r = ratio(theta)
-    candidates = [float(r[-1].real)] if r[-1].real > 0 else []
-    for i in np.flatnonzero(np.sign(r.imag[:-1]) * np.sign(r.imag[1:]) < 0):
+    r, size = ratio(theta)
+    # θ = π: R(π) = 2 / Q(−1) exactly, a candidate when Q(−1) = Σ (−1)^s q_s > 0.
+    q_minus_one = float(np.sum(q[::2]) - np.sum(q[1::2]))
+    candidates = [2.0 / q_minus_one] if q_minus_one > noise else []
+    usable = (size[:-1] > noise) & (size[1:] > noise)
+    for i in np.flatnonzero((np.sign(r.imag[:-1]) * np.sign(r.imag[1:]) < 0) & usable):
         a, b = float(theta[i]), float(theta[i + 1])
         if im_ratio(a) * im_ratio(b) >= 0:  # (tiny values that round differently)
             continue
         t = optimize.brentq(im_ratio, a, b, xtol=1e-15)
-        value = ratio(np.array([t]))[0]
+        value = ratio(np.array([t]))[0][0]
         if value.real > 0 and abs(value.imag) <= 1e-9 * abs(value):
             candidates.append(float(value.real))
     return min(candidates) if candidates else math.inf
 
 
 def _check_alpha(alpha: float) -> None:
-    if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha < math.inf):
+    if isinstance(alpha, bool | np.bool_) or not (
+            isinstance(alpha, numbers.Real) and 0 < alpha < math.inf):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
 
 
@@ -186,6 +198,3 @@ def dominant_root(alpha: float, weights: npt.ArrayLike) -> complex:
     return complex(top[np.argmax(top.imag)])
 
 
-__all__ = ["MAX_DEGREE", "discrete_critical_alpha", "discrete_roots",
-           "discrete_spectral_radius", "discrete_unstable_count", "dominant_root",
-           ]

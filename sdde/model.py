@@ -19,7 +19,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from sdde._numerics import FloatArray
 from sdde.cluster import Cluster, WorkerGroup
@@ -178,8 +177,3 @@ class AsyncSGDModel:
         return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,
                 "policy": str(self.policy), "spectrum": self.spectrum.to_dict(),
                 "noise": self.noise if isinstance(self.noise, float) else list(self.noise)}
-
-
-def as_array(values: npt.ArrayLike) -> FloatArray:
-    """Float array view (helper for reports)."""
-    return np.asarray(values, dtype=np.float64)

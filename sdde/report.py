@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from sdde._numerics import finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.cluster import Cluster, RunTime
 from sdde.staleness import StalenessLaw
@@ -78,7 +79,7 @@ class ClusterReport:
                 "accepted_rate": self.accepted_rate,
                 "acceptance": self.acceptance(self.staleness),
                 "run_time": self.run_time.to_dict(),
-                "sync_round_time": _finite(self.sync_round_time),
+                "sync_round_time": finite_or_none(self.sync_round_time),
                 "staleness": self.staleness.to_dict(),
                 "staleness_exact": None if exact is None else {
                     **exact.to_dict(), "acceptance": self.acceptance(exact)},
@@ -173,6 +174,4 @@ def _int(v: float) -> str:
     return str(int(v)) if math.isfinite(v) else ">max"
 
 
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
 

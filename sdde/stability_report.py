@@ -19,6 +19,7 @@ import numpy as np
 from scipy import optimize
 
 from sdde import discrete
+from sdde._numerics import finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.model import AsyncSGDModel
 from sdde.roots import characteristic_roots, unstable_root_count
@@ -78,10 +79,11 @@ class ModeResult:
         """Plain JSON types (None for non-finite values)."""
         return {"curvature": self.curvature, "kappa": self.kappa,
                 "unstable_roots": self.unstable_roots, "stable": self.stable,
-                "headroom": _finite(self.headroom),
+                "headroom": finite_or_none(self.headroom),
                 "root": None if self.root is None else [self.root.real, self.root.imag],
-                "decay_rate": _finite(self.decay_rate), "period": _finite(self.period),
-                "variance": _finite(self.variance)}
+                "decay_rate": finite_or_none(self.decay_rate),
+                "period": finite_or_none(self.period),
+                "variance": finite_or_none(self.variance)}
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,9 @@ class DiscreteCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
-        return {"critical_lr": _finite(self.critical_lr), "stable": self.stable,
+        return {"critical_lr": finite_or_none(self.critical_lr), "stable": self.stable,
                 "spectral_radius": self.spectral_radius,
-                "decay_rate": _finite(self.decay_rate)}
+                "decay_rate": finite_or_none(self.decay_rate)}
 
 
 @dataclass(frozen=True)
@@ -124,16 +126,16 @@ class StabilityReport:
         """Plain JSON types (non-finite numbers become None)."""
         return {
             "model": self.model.to_dict(), "kernel": self.model.kernel.to_dict(),
-            "stable": self.stable, "kappa_star": _finite(self.kappa_star),
+            "stable": self.stable, "kappa_star": finite_or_none(self.kappa_star),
             "kappa_max": float(self.model.kappas[-1]),
-            "max_stable_lr": _finite(self.max_stable_lr),
+            "max_stable_lr": finite_or_none(self.max_stable_lr),
             "max_stable_workers": self.max_stable_workers,
             "optimal_workers": self.optimal_workers,
-            "optimal_decay_rate": _finite(self.optimal_decay_rate),
-            "decay_rate": _finite(self.decay_rate), "heavy_tailed": self.heavy_tailed,
-            "loss_floor": _finite(self.loss_floor), "target_loss": self.target_loss,
+            "optimal_decay_rate": finite_or_none(self.optimal_decay_rate),
+            "decay_rate": finite_or_none(self.decay_rate), "heavy_tailed": self.heavy_tailed,
+            "loss_floor": finite_or_none(self.loss_floor), "target_loss": self.target_loss,
             "time_to_target": None if self.time_to_target is None
-            else _finite(self.time_to_target),
+            else finite_or_none(self.time_to_target),
             "discrete": None if self.discrete is None else self.discrete.to_dict(),
             "modes": [m.to_dict() for m in self.modes], "warnings": list(self.warnings),
         }
@@ -429,8 +431,7 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
 # -------------------------------------------------------------- discrete model
 def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     """The discrete-time prediction, when the staleness support is small enough."""
-    q = model.staleness_weights()
-    q = q[: np.flatnonzero(q > 1e-16 * q.max())[-1] + 1]
+    q = discrete.staleness_weights(model.staleness_weights())
     if q.size > discrete.MAX_DEGREE:
         return None  # hundreds of workers: the continuous model is the accurate one
     alpha_star = discrete.discrete_critical_alpha(q)
@@ -476,10 +477,6 @@ def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult], kappa_star: flo
                        f"{'converges' if check.stable else 'diverges'}, max stable lr "
                        f"{_num(check.critical_lr)}")
     return out
-
-
-def _finite(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
 
 
 def _num(v: float) -> str:

@@ -345,9 +345,7 @@ def test_poisson_staleness_thresholds() -> None:
     scaled = {}
     for n in range(2, 65):
         q = poisson_weights(n)
-        with warnings.catch_warnings():  # n = 31: see test_poisson_31_threshold_warns
-            warnings.simplefilter("ignore", RuntimeWarning)
-            alpha = discrete_critical_alpha(q)
+        alpha = discrete_critical_alpha(q)  # warnings from sdde are errors (pyproject)
         assert 0 < alpha < math.inf, n
         assert discrete_unstable_count(0.99 * alpha, q) == 0, n
         above = discrete_unstable_count(1.01 * alpha, q)
@@ -359,11 +357,6 @@ def test_poisson_staleness_thresholds() -> None:
     assert scaled[8] > scaled[16] > scaled[32] > scaled[64] > HALF_PI
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="BUG: near θ = π, |Q(e^{-iθ})| = e^{-(n-1)(1-cos θ)} ~ 1e-26 is "
-                   "below rounding, so Im R(θ) = Im (1-e^{iθ})/Q is noise with spurious sign "
-                   "changes; brentq then evaluates Q = 0 exactly: divide by zero (an error "
-                   "under this project's warning filter)")
 def test_poisson_31_threshold_warns() -> None:
     """Poisson(30) staleness: α* must come without numerical warnings from sdde (pyproject
     turns RuntimeWarnings raised in sdde.* into errors). The value itself is right: the
@@ -375,9 +368,6 @@ def test_poisson_31_threshold_warns() -> None:
 
 
 # ------------------------------------------------------------------ bug: Q(−1) = 0
-@pytest.mark.xfail(strict=True, reason="BUG: discrete_critical_alpha takes Re R(π) as a "
-                   "candidate without checking Im R(π); when Q(-1) = 0 the rounding residue "
-                   "of e^{-iπs} makes Re R(π) an arbitrary O(1) number (2/3 here, not 2)")
 @pytest.mark.parametrize("weights", [[0.5, 0.0, 0.0, 0.5], [0.5, 0, 0, 0, 0, 0.5],
                                      [0, 0, 0.5, 0, 0, 0, 0, 0.5]], ids=["0-3", "0-5", "2-7"])
 def test_threshold_when_q_at_minus_one_vanishes(weights: list[float]) -> None:
@@ -419,6 +409,15 @@ def test_bad_weights(weights: object, message: str) -> None:
                  lambda: discrete_spectral_radius(0.5, weights)):
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_numpy_scalar_alpha_is_accepted() -> None:
+    """Any real scalar type is a valid α (np.float32, np.int64 as well as float)."""
+    q = [0.0, 1.0]
+    expected = discrete_spectral_radius(0.5, q)
+    for alpha in (np.float32(0.5), np.float64(0.5)):
+        assert discrete_spectral_radius(alpha, q) == pytest.approx(expected, rel=1e-7)
+    assert discrete_unstable_count(np.int64(3), q) == discrete_unstable_count(3.0, q)
 
 
 @pytest.mark.parametrize("alpha", [0.0, -1.0, math.nan, math.inf, True, False, "1", None])

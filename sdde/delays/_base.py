@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate
 
-from sdde._numerics import ComplexArray, FloatArray, invert_monotone
+from sdde._numerics import ComplexArray, FloatArray, finite_or_none, invert_monotone
 
 if TYPE_CHECKING:
     from sdde.delays._composite import Equilibrium, Shifted
@@ -267,7 +267,7 @@ class DelayLaw(abc.ABC):
     def to_dict(self) -> dict[str, Any]:
         """Family, parameters and summary moments as plain JSON types."""
         return {"family": self.family, "params": self.params(), "mean": self.mean,
-                "cv": _finite_or_none(self.cv)}
+                "cv": finite_or_none(self.cv)}
 
     def __str__(self) -> str:
         inner = ",".join(f"{k}={_fmt(v)}" for k, v in self.params().items())
@@ -276,10 +276,6 @@ class DelayLaw(abc.ABC):
 
 def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _finite_or_none(v: float) -> float | None:
-    return v if math.isfinite(v) else None
 
 
 def _integrate_cdf(law: DelayLaw, lower: float, upper: float) -> float:
