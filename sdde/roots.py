@@ -21,7 +21,7 @@ from scipy import linalg, special
 
 from sdde._numerics import ComplexArray, FloatArray
 from sdde._winding import certified_arg_change
-from sdde.delays import DelayLaw
+from sdde.delays import DelayLaw, Exponential, Gamma, Mixture
 from sdde.kernels import DelayKernel, TransformRule, as_kernel
 
 #: Heavy-tailed kernels have no roots left of the imaginary axis; their transient is
@@ -189,6 +189,8 @@ def characteristic_roots(
         bound = kappa * np.abs(transform(guesses.real.astype(np.complex128))[0])
     guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
     guesses = guesses[np.argsort(-guesses.real)][: 2 * n + 4]
+    rational = _phase_type_roots(kappa, kernel)  # exact where the transform is rational
+    guesses = np.concatenate([guesses, rational[rational.real > abscissa]])
     roots = _newton(kappa, transform, guesses, abscissa)
     if transient and roots.size and roots[0].real > 0:
         # Roots in the right half-plane exist for the full heavy-tailed law: re-polish
@@ -201,6 +203,49 @@ def characteristic_roots(
 
 
 Transform = Callable[[ComplexArray], tuple[ComplexArray, ComplexArray]]
+
+#: Largest polynomial degree the phase-type shortcut solves with ``numpy.roots``.
+_MAX_PHASE_TYPE_DEGREE = 40
+
+
+def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
+    """All roots of ``z Q(z) + κ P(z)`` when ``φ = P / Q`` is rational (linear chain trick).
+
+    Exponential, Erlang (integer-shape gamma) and mixtures of them have
+    ``φ(z) = Σ_c w_c (r_c / (r_c + z))^{k_c}``. The generator's guesses come from the
+    kernel cut at its ``1 − 1e-6`` quantile, whose transform is poor near the abscissa
+    ``−min r_c``; roots there (e.g. ``−1 + κ`` for the exponential at small ``κ``) get
+    their guesses here instead. An empty array for any other kernel.
+    """
+    components = _phase_type_components(kernel.law) if kernel.trivial else None
+    if not components or sum(k for _, _, k in components) > _MAX_PHASE_TYPE_DEGREE:
+        return np.empty(0, dtype=np.complex128)
+    poly = np.polynomial.Polynomial
+    factors = [poly([rate, 1.0]) ** shape for _, rate, shape in components]
+    denominator = math.prod(factors, start=poly([1.0]))
+    numerator = poly([0.0])
+    for i, (weight, rate, shape) in enumerate(components):
+        others = math.prod((f for j, f in enumerate(factors) if j != i), start=poly([1.0]))
+        numerator = numerator + weight * rate**shape * others
+    return np.asarray((poly([0.0, 1.0]) * denominator + kappa * numerator).roots(),
+                      dtype=np.complex128)
+
+
+def _phase_type_components(law: DelayLaw) -> list[tuple[float, float, int]] | None:
+    """``(weight, rate, shape)`` of an exponential/Erlang mixture, or ``None``."""
+    if isinstance(law, Exponential):
+        return [(1.0, 1.0 / law.scale, 1)]
+    if isinstance(law, Gamma) and float(law.shape).is_integer():
+        return [(1.0, 1.0 / law.scale, int(law.shape))]
+    if isinstance(law, Mixture):
+        out: list[tuple[float, float, int]] = []
+        for weight, component in zip(law.weights, law.components, strict=True):
+            parts = _phase_type_components(component)
+            if parts is None:
+                return None
+            out += [(weight * w, rate, shape) for w, rate, shape in parts]
+        return out
+    return None
 
 
 def _transform_and_abscissa(kernel: DelayKernel, transient: bool) -> tuple[Transform, float]:

@@ -437,8 +437,8 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     alpha_star = discrete.discrete_critical_alpha(q)
     alpha = float(model.alphas[-1])
     count = discrete.discrete_unstable_count(alpha, q)
-    radius = max(discrete.discrete_spectral_radius(float(a), q) for a in
-                 (model.alphas[0], model.alphas[-1]))
+    radius = max(discrete.discrete_spectral_radius(a, q) for a in
+                 {float(model.alphas[0]), float(model.alphas[-1])})
     rate = -math.log(radius) * model.cluster.accepted_rate if radius > 0 else math.inf
     return DiscreteCheck(critical_lr=alpha_star / model.spectrum.h_max,
                          stable=None if count is None else count == 0,

@@ -472,10 +472,6 @@ def test_equilibrium_of_exponential_mixture_is_tilted_mixture() -> None:
     assert DelayKernel(law).completely_monotone
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: Mixture has no sf of its own; the default 1 - cdf loses "
-                   "relative accuracy in the tail (2% at sf ~ 2e-14, 0 below 1e-16), and "
-                   "Equilibrium.pdf/sf, which promise tail accuracy, inherit it")
 def test_equilibrium_of_mixture_tail() -> None:
     """Mixture.sf should be Σ w_j sf_j: full relative accuracy (each Exponential.sf is
     e^{−x/θ}). At y = 60…200 the true values are 3e-6…8e-19; 1e-12 relative is generous

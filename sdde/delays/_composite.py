@@ -198,6 +198,12 @@ class Mixture(DelayLaw):
         return as_output(sum(w * np.asarray(c.cdf(x))
                              for w, c in zip(self.weights, self.components, strict=True)))
 
+    def sf(self, x: npt.ArrayLike) -> Any:
+        """``Σ_j w_j sf_j(x)``: full relative accuracy in the tail (not ``1 − cdf``)."""
+        x = np.asarray(x, dtype=np.float64)
+        return as_output(sum(w * np.asarray(c.sf(x))
+                             for w, c in zip(self.weights, self.components, strict=True)))
+
     def _pdf(self, x: FloatArray) -> Any:
         return as_output(sum(w * np.asarray(c.pdf(x))
                              for w, c in zip(self.weights, self.components, strict=True)
