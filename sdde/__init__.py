@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sdde import delays
+    from sdde import delays, symbolic
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
     from sdde.kernels import DelayKernel, StepPolicy
@@ -77,12 +77,13 @@ __all__ = [
     "critical_kappa",
     "delays",
     "stationary_variance",
+    "symbolic",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "delays":
-        return importlib.import_module("sdde.delays")
+    if name in ("delays", "symbolic"):  # symbolic loads sympy: only on first use
+        return importlib.import_module(f"sdde.{name}")
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'sdde' has no attribute {name!r}")
