@@ -9,6 +9,7 @@ imaginary axis. Derivation: ``theory/stability.md``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 
@@ -54,8 +55,9 @@ def critical_kappa(law: DelayLaw | DelayKernel, *, kappa_max: float = KAPPA_MAX)
     every law, heavy-tailed ones included.
 
     Laws without a closed-form transform are scanned with a coarse quadrature rule
-    (absolute error ~2e-6; grid values that close to zero are recomputed exactly) and
-    each sign change is refined with the full-accuracy rule.
+    (absolute error ~2e-6, more at high ω where its cut mass grows; grid values within
+    twice its error bound of zero are recomputed exactly) and each sign change is refined
+    with the full-accuracy rule.
     Crossings closer together than the scan step (a quarter period of the law's 99.9 %
     quantile) could be missed; the argument-principle count of the stability analysis
     is the check on that.
@@ -84,8 +86,9 @@ def critical_kappa(law: DelayLaw | DelayKernel, *, kappa_max: float = KAPPA_MAX)
         else:
             coarse = kernel.rule(float(omega[-1]), tail=COARSE_TAIL)
             re = coarse.re_on_grid(start, step, omega.size)
-            # values within the coarse rule's error: decide exactly
-            doubtful = np.abs(re) <= 4 * COARSE_TAIL
+            # values within the coarse rule's error (its cut mass grows with ω for
+            # kernels with an atom-free but slowly decaying density): decide exactly
+            doubtful = np.abs(re) <= max(4 * COARSE_TAIL, 2 * coarse.error)
             if doubtful.any():
                 re[doubtful] = kernel.re_on_axis(omega[doubtful])
         for i in np.flatnonzero(np.sign(re[:-1]) * np.sign(re[1:]) <= 0):
@@ -115,12 +118,13 @@ def _crossing(kernel: DelayKernel, lo: float, hi: float, f_lo: float,
         return complex(w, float(kernel.on_axis(np.array([w]))[0].imag))
     if f_lo * f_hi > 0:
         return None
-    if kernel.fast:
-        w = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-    else:
+    w = lo - f_lo * (hi - lo) / (f_hi - f_lo)  # secant start
+    if not kernel.fast:
         coarse = kernel.rule(hi, tail=COARSE_TAIL)
-        w = optimize.brentq(lambda x: float(coarse.re_on_axis(np.array([x]))[0]), lo, hi,
-                            xtol=1e-10 * hi)
+        # if the coarse rule's signs at the ends differ from the exact ones: secant start
+        with contextlib.suppress(ValueError):
+            w = optimize.brentq(lambda x: float(coarse.re_on_axis(np.array([x]))[0]),
+                                lo, hi, xtol=1e-10 * hi)
     sign_lo = math.copysign(1.0, f_lo)
     for _ in range(60):
         value, slope = kernel.with_derivative(np.array([1j * w]))

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from scipy import optimize
 
 #: The Laplace variable, the frequency on the imaginary axis and the gain.
 Z = sp.Symbol("z")
@@ -77,26 +78,42 @@ class SymbolicKernel:
     @property
     def rational(self) -> bool:
         """Whether ``φ`` is a rational function of ``z`` (the linear chain trick applies)."""
+        if self.transform.is_rational_function(Z):
+            return True
+        if any(factor.has(Z) for factor in self.transform.atoms(sp.exp)):
+            return False  # a delay factor e^{−cz}
         return bool(sp.simplify(self.transform).is_rational_function(Z))
 
     def subs(self, **values: Any) -> SymbolicKernel:
-        """The kernel with parameters replaced by values (numbers or expressions)."""
-        mapping = {self.parameters[k]: v for k, v in values.items()
-                   if isinstance(self.parameters.get(k), sp.Symbol)}
+        """The kernel with symbolic parameters replaced by values (numbers or expressions).
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter, or a parameter that is already a number
+            (build the kernel again with the new value instead).
+        """
         unknown = set(values) - set(self.parameters)
         if unknown:
             raise ValueError(f"{self.name}: no parameter(s) {sorted(unknown)}; "
                              f"known: {sorted(self.parameters)}")
+        fixed = sorted(k for k in values if not isinstance(self.parameters[k], sp.Symbol))
+        if fixed:
+            raise ValueError(f"{self.name}: parameter(s) {fixed} are already numbers; "
+                             "build the kernel again with the new values")
+        mapping = {self.parameters[k]: v for k, v in values.items()}
 
         def put(expr: sp.Expr | None) -> sp.Expr | None:
             return None if expr is None else expr.subs(mapping)
 
         params = {k: (sp.sympify(values[k]) if k in values else v)
                   for k, v in self.parameters.items()}
-        label = ", ".join(f"{k}={params[k]}" for k in params)
-        base = self.name.split("(")[0]
-        return SymbolicKernel(f"{base}({label})" if label else base, put(self.transform),
-                              params, put(self.phase), put(self.modulus))
+        base, _, rest = self.name.partition("(")
+        labels = [item for item in rest.rstrip(")").split(", ") if item]
+        labels = [f"{key}={params[key]}" if key in params else item
+                  for item in labels for key in [item.split("=")[0]]]
+        return SymbolicKernel(f"{base}({', '.join(labels)})" if labels else base,
+                              put(self.transform), params, put(self.phase), put(self.modulus))
 
 
 # ------------------------------------------------------------------ kernels
@@ -128,6 +145,7 @@ def shifted_exponential(shift: Any = None) -> SymbolicKernel:
     """``s`` plus an exponential of mean ``1 − s`` (``0 <= s < 1``):
     ``φ(z) = e^{−sz} / (1 + (1 − s) z)``."""
     s = sp.Symbol("s", positive=True) if shift is None else sp.sympify(shift)
+    _check_range("shifted_exponential", "shift s", s, 0, 1)
     return SymbolicKernel(f"shifted_exponential(s={s})", sp.exp(-s * Z) / (1 + (1 - s) * Z),
                           {"s": s}, s * OMEGA + sp.atan((1 - s) * OMEGA),
                           1 / sp.sqrt(1 + (1 - s) ** 2 * OMEGA**2))
@@ -139,6 +157,7 @@ def uniform(half_width: Any = None) -> SymbolicKernel:
     On the axis ``φ(iω) = e^{−iω} sin(aω)/(aω)``: phase ``ω`` while ``aω < π``.
     """
     a = sp.Symbol("a", positive=True) if half_width is None else sp.sympify(half_width)
+    _check_range("uniform", "half_width a", a, 0, 1, closed_low=False)
     return SymbolicKernel(f"uniform(a={a})", sp.exp(-Z) * sp.sinh(a * Z) / (a * Z), {"a": a},
                           OMEGA, sp.sin(a * OMEGA) / (a * OMEGA))
 
@@ -148,6 +167,8 @@ def two_point(p: Any = None, slowdown: Any = None) -> SymbolicKernel:
     ``φ(z) = ((1 − p) e^{−tz} + p e^{−rtz})``, ``t = 1/(1 − p + p r)``."""
     p_ = sp.Symbol("p", positive=True) if p is None else sp.sympify(p)
     r = sp.Symbol("r", positive=True) if slowdown is None else sp.sympify(slowdown)
+    _check_range("two_point", "p", p_, 0, 1)
+    _check_range("two_point", "slowdown r", r, 0, sp.oo, closed_low=False)
     t = 1 / (1 - p_ + p_ * r)
     return SymbolicKernel(f"two_point(p={p_}, r={r})",
                           (1 - p_) * sp.exp(-t * Z) + p_ * sp.exp(-r * t * Z), {"p": p_, "r": r})
@@ -164,9 +185,9 @@ def thinned_erlang(k: int, threshold: int, rho: Any = None, gamma: Any = 1) -> S
 
     a rational function (``γ = 1``: constant steps; ``k = 1``: exponential delays).
     """
-    if not (isinstance(k, int) and k >= 1):
+    if isinstance(k, bool) or not (isinstance(k, int) and k >= 1):
         raise ValueError(f"thinned_erlang: k must be a whole number >= 1, got {k!r}")
-    if not (isinstance(threshold, int) and threshold >= 0):
+    if isinstance(threshold, bool) or not (isinstance(threshold, int) and threshold >= 0):
         raise ValueError(f"thinned_erlang: threshold must be a whole number >= 0, "
                          f"got {threshold!r}")
     r = sp.Symbol("rho", positive=True) if rho is None else sp.sympify(rho)
@@ -178,6 +199,18 @@ def thinned_erlang(k: int, threshold: int, rho: Any = None, gamma: Any = 1) -> S
                           {"rho": r, "gamma": g})
 
 
+def _check_range(kernel: str, name: str, value: sp.Expr, low: Any, high: Any, *,
+                 closed_low: bool = True) -> None:
+    """Reject a numeric parameter outside ``[low, high]`` (``(low, high]`` if not
+    ``closed_low``); symbols pass."""
+    if not value.is_number:
+        return
+    if not value.is_real or value > high or value < low or (not closed_low and value == low):
+        where = (f"be > {low}" if high == sp.oo else
+                 f"lie in {'[' if closed_low else '('}{low}, {high}]")
+        raise ValueError(f"{kernel}: {name} must {where}, got {value}")
+
+
 # ------------------------------------------------------------------ equations
 def characteristic_function(kernel: SymbolicKernel) -> sp.Expr:
     """``Δ(z) = z + κ φ(z)``; its zeros are the mode's exponents."""
@@ -187,8 +220,15 @@ def characteristic_function(kernel: SymbolicKernel) -> sp.Expr:
 def crossing_conditions(kernel: SymbolicKernel) -> tuple[sp.Expr, sp.Expr]:
     """``(Re φ(iω), −ω / Im φ(iω))``: a root crosses at ``iω`` iff the first vanishes
     (with ``Im φ(iω) < 0``), at the gain given by the second."""
+    return _axis_parts(kernel, simplify=True)
+
+
+def _axis_parts(kernel: SymbolicKernel, *, simplify: bool) -> tuple[sp.Expr, sp.Expr]:
     on_axis = sp.expand_complex(kernel.transform.subs(Z, sp.I * OMEGA))
-    re, im = (sp.simplify(part) for part in on_axis.as_real_imag())
+    re, im = on_axis.as_real_imag()
+    if not simplify:
+        return re, -OMEGA / im
+    re, im = sp.simplify(re), sp.simplify(im)
     return re, sp.simplify(-OMEGA / im)
 
 
@@ -218,20 +258,20 @@ class Threshold:
     method: str
 
 
-def critical_kappa(kernel: SymbolicKernel, *, guess: float = 1.0) -> Threshold:
+def critical_kappa(kernel: SymbolicKernel) -> Threshold:
     """The divergence threshold ``κ*`` of a kernel.
 
     With ``φ(iω) = A(ω) e^{−iθ(ω)}`` (``A > 0``, ``θ`` increasing from 0), the first
     crossing is where ``θ(ω) = π/2`` and then ``κ* = ω / A(ω)``; rational kernels are
-    solved by Routh–Hurwitz; otherwise ``Re φ(iω) = 0`` is solved numerically (mpmath,
-    from ``guess``) and the result is marked ``closed_form=False``.
+    solved by Routh–Hurwitz; otherwise every sign change of ``Re φ(iω)`` on ``ω > 0`` is
+    found on a grid, refined to 30 digits (mpmath), and the smallest gain over the
+    crossings (``Im φ(iω) < 0``) is returned, marked ``closed_form=False``.
 
     Parameters
     ----------
     kernel : SymbolicKernel
-        The kernel (parameters may be symbolic for the phase method).
-    guess : float
-        Starting frequency for the numerical fallback.
+        The kernel (parameters may be symbolic for the phase method; the numerical
+        fallback needs numbers).
 
     Returns
     -------
@@ -254,19 +294,85 @@ def critical_kappa(kernel: SymbolicKernel, *, guess: float = 1.0) -> Threshold:
             return Threshold(kappa, sp.simplify(w), True, equation, "phase")
     if kernel.rational and not kernel.transform.free_symbols - {Z}:
         return routh_hurwitz_threshold(kernel)
-    return _numeric_threshold(kernel, guess)
+    return _numeric_threshold(kernel)
 
 
-def _numeric_threshold(kernel: SymbolicKernel, guess: float) -> Threshold:
-    free = (kernel.transform.free_symbols - {Z})
+def _numeric_threshold(kernel: SymbolicKernel) -> Threshold:
+    """Scan ``Re φ(iω)`` for sign changes on ``ω > 0``, refine each to 30 digits, keep the
+    crossings (``Im φ(iω) < 0``) and return the smallest gain ``κ = −ω / Im φ(iω)``.
+
+    The grid resolves the fastest oscillation of ``φ`` on the axis (32 points per period
+    of the largest delay in an ``e^{−cz}`` factor). A positive kernel has
+    ``|φ(iω)| <= φ(0)``, so a crossing at ``ω`` needs ``κ >= ω / φ(0)``: the scan stops
+    once ``ω`` exceeds ``φ(0)`` times the best gain found.
+    """
+    free = kernel.transform.free_symbols - {Z}
     if free:
         names = sorted(map(str, free))
         raise ValueError(f"{kernel.name}: no closed form; give numbers for {names} to "
                          "solve the crossing equation numerically")
-    re, kappa = crossing_conditions(kernel)
+    re, kappa_of_omega = _axis_parts(kernel, simplify=False)  # numbers: no need
+    phi = sp.lambdify(Z, kernel.transform, modules="numpy")
+    at_zero = float(sp.limit(kernel.transform, Z, 0))
+    step = math.pi / (16.0 * max(1.0, _largest_delay(kernel.transform)))
+    best: tuple[float, sp.Float, sp.Float] | None = None
+    start = 0.0
+    while start < _NUMERIC_OMEGA_MAX and (best is None or start < at_zero * best[0]):
+        grid = start + step * np.arange(1, 4097)
+        values = np.asarray(phi(1j * grid), dtype=complex) * np.ones_like(grid)
+        real = values.real
+        sign_change = np.flatnonzero(np.sign(real[:-1]) * np.sign(real[1:]) <= 0)
+        for i in sign_change:
+            imag = min(values.imag[i], values.imag[i + 1])
+            # |d/dω φ(iω)| <= E[U] = 1, so |Im φ| <= |imag| + step inside the interval
+            if imag >= 0 or (best is not None and grid[i] / (step - imag) > best[0]):
+                continue  # no crossing, or none below the best gain so far
+            omega = _refine(re, lambda w: float(np.real(phi(1j * w))), grid[i], grid[i + 1])
+            gain = kappa_of_omega.subs(OMEGA, omega)
+            if not (gain.is_finite and gain > 0):  # Im φ(iω) >= 0: not a crossing
+                continue
+            gain = sp.Float(gain, 30)
+            if best is None or gain < best[1]:
+                best = (float(gain), gain, omega)
+        start = float(grid[-1])
+    if best is None:
+        raise ValueError(f"{kernel.name}: no imaginary-axis crossing found for "
+                         f"0 < ω <= {start:g}")
     equation = kernel.phase - sp.pi / 2 if kernel.phase is not None else re
-    w = sp.nsolve(equation, OMEGA, guess, prec=30)
-    return Threshold(sp.Float(kappa.subs(OMEGA, w), 30), w, False, equation, "numeric")
+    return Threshold(best[1], best[2], False, equation, "numeric")
+
+
+#: Upper end of the numerical crossing scan (a positive kernel crossing there needs
+#: ``κ >= 1e5``; none of the kernels here has no crossing and a non-rational transform).
+_NUMERIC_OMEGA_MAX = 1e5
+
+
+def _refine(equation: sp.Expr, real: Callable[[float], float], lo: float,
+            hi: float) -> sp.Float:
+    """A zero of ``equation(ω)`` in ``[lo, hi]`` to 30 digits: Brent's method in double
+    precision, then Newton in mpmath (bisection at 30 digits if Newton strays)."""
+    f_lo, f_hi = real(lo), real(hi)
+    if f_lo == 0.0 or f_hi == 0.0:
+        start = lo if f_lo == 0.0 else hi
+    else:
+        start = optimize.brentq(real, lo, hi, xtol=1e-300, rtol=1e-15)
+    try:
+        omega = sp.nsolve(equation, OMEGA, start, prec=30)
+    except ValueError:
+        omega = None
+    if omega is None or not lo - 1e-9 * hi <= omega <= hi + 1e-9 * hi:
+        omega = sp.nsolve(equation, OMEGA, (lo, hi), solver="bisect", prec=30)
+    return sp.Float(omega, 30)
+
+
+def _largest_delay(transform: sp.Expr) -> float:
+    """The largest ``c`` over the ``e^{−c z}`` factors of a transform (0 if none)."""
+    delays = [0.0]
+    for factor in transform.atoms(sp.exp):
+        coefficient = sp.expand(factor.args[0]).coeff(Z)
+        if coefficient.is_number:
+            delays.append(abs(float(coefficient)))
+    return max(delays)
 
 
 # ------------------------------------------------------------------ Routh–Hurwitz
