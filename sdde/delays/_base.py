@@ -173,20 +173,54 @@ class DelayLaw(abc.ABC):
     ) -> FloatArray:
         """Draw from the length-biased law ``x dF(x) / E[X]`` (the round covering a random instant).
 
-        Families override this with exact samplers; the default inverts the
-        length-biased distribution function numerically.
+        The same as :meth:`sample_moment_biased` with ``order=1``.
         """
+        return self.sample_moment_biased(rng, size, 1)
+
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
+    ) -> FloatArray:
+        """Draw from the moment-biased law ``x^m dF(x) / E[X^m]``.
+
+        ``m = 1`` is the length-biased law; ``m = 2`` gives the length-biased law of the
+        equilibrium law, ``U^{1/2} · X₂`` (see :class:`Equilibrium`).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The only source of randomness.
+        size : int or tuple of int
+            Output shape.
+        order : int
+            The power ``m >= 0``; ``E[X^m]`` must be finite.
+
+        Notes
+        -----
+        Families override this with exact samplers; the default inverts the biased
+        distribution function ``(x^m F(x) − m ∫_lo^x y^{m−1} F(y) dy) / E[X^m]``
+        numerically (one quadrature per evaluation).
+        """
+        if order == 0:
+            return self.sample(rng, size)
+        moment = self._biasing_moment(order)
         u = rng.random(size)
         lo, hi = self.support
-        mean = self.mean
 
-        def lb_cdf(x: float) -> float:
-            # E[X; X <= x] / E[X] = (x F(x) - ∫_lo^x F) / E[X]
-            integral = _integrate_cdf(self, lo, x)
-            return float((x * float(self.cdf(x)) - integral) / mean)
+        def biased_cdf(x: float) -> float:
+            integral = _integrate_cdf(self, lo, x, power=order - 1)
+            return float((x**order * float(self.cdf(x)) - order * integral) / moment)
 
-        flat = [invert_monotone(lb_cdf, float(ui), lo, hi, xtol=1e-10) for ui in np.ravel(u)]
+        flat = [invert_monotone(biased_cdf, float(ui), lo, hi, xtol=1e-10)
+                for ui in np.ravel(u)]
         return np.asarray(flat, dtype=np.float64).reshape(np.shape(u))
+
+    def _biasing_moment(self, order: int) -> float:
+        """``E[X^order]``, or a ValueError naming the law when it is infinite."""
+        moment = self.raw_moment(order)
+        if not math.isfinite(moment):
+            raise ValueError(f"{self}: E[X^{order}] is infinite, so the law biased by "
+                             f"x^{order} does not exist")
+        return moment
 
     # ------------------------------------------------------------- transform
     @property
@@ -278,13 +312,14 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _integrate_cdf(law: DelayLaw, lower: float, upper: float) -> float:
-    """``∫_lower^upper F(u) du`` with the law's breakpoints and atoms as break points."""
+def _integrate_cdf(law: DelayLaw, lower: float, upper: float, power: int = 0) -> float:
+    """``∫_lower^upper u^power F(u) du`` with the law's breakpoints and atoms as break
+    points."""
     if upper <= lower:
         return 0.0
     pts = np.concatenate([law.breakpoints(), law.atoms()[0]])
     pts = pts[(pts > lower) & (pts < upper)]
-    value, _ = integrate.quad(lambda u: float(law.cdf(u)), lower, upper,
+    value, _ = integrate.quad(lambda u: u**power * float(law.cdf(u)), lower, upper,
                               points=pts if pts.size else None, limit=500,
                               epsabs=1e-13, epsrel=1e-12)
     return float(value)

@@ -91,13 +91,20 @@ class Shifted(DelayLaw):
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
         return self.base.sample(rng, size) + self.shift
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        # (c + x) dF(x) / (c + m) mixes dF (weight c / (c + m)) and x dF / m.
-        plain = rng.random(size) < self.shift / self.mean
-        biased = self.base.sample_length_biased(rng, size)
-        return np.where(plain, self.base.sample(rng, size), biased) + self.shift
+        # (c + x)^m dF(x) = Σ_j C(m, j) c^(m−j) x^j dF(x): a mixture of the base law
+        # biased by x^j, with weights C(m, j) c^(m−j) E[X^j] (normalised by E[(c + X)^m]).
+        weights = np.array([special.comb(order, j) * self.shift ** (order - j)
+                            * (self.base._biasing_moment(j) if j else 1.0)
+                            for j in range(order + 1)])
+        which = rng.choice(order + 1, size=size, p=weights / weights.sum())
+        out = np.empty(np.shape(which))
+        for j in range(order + 1):
+            mask = which == j
+            out[mask] = self.base.sample_moment_biased(rng, int(mask.sum()), j)
+        return out + self.shift
 
     @property
     def laplace_abscissa(self) -> float:
@@ -209,23 +216,24 @@ class Mixture(DelayLaw):
                              for w, c in zip(self.weights, self.components, strict=True)
                              if c.continuous_mass > 0))
 
-    def _pick(self, rng: np.random.Generator, size: int | tuple[int, ...],
-              probabilities: FloatArray, draw: str) -> FloatArray:
-        which = rng.choice(len(self.components), size=size, p=probabilities)
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
+        return self.sample_moment_biased(rng, size, 0)
+
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
+    ) -> FloatArray:
+        # component i is picked with probability w_i E[X_i^m] / E[X^m]
+        moments = np.array([c._biasing_moment(order) if order else 1.0
+                            for c in self.components])
+        weights = self._w * moments
+        which = rng.choice(len(self.components), size=size, p=weights / weights.sum())
         out = np.empty(np.shape(which))
         for j, comp in enumerate(self.components):
             mask = which == j
-            out[mask] = getattr(comp, draw)(rng, int(mask.sum()))
+            count = int(mask.sum())
+            out[mask] = (comp.sample(rng, count) if order == 0
+                         else comp.sample_moment_biased(rng, count, order))
         return out
-
-    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
-        return self._pick(rng, size, self._w, "sample")
-
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
-    ) -> FloatArray:
-        means = np.array([c.mean for c in self.components])
-        return self._pick(rng, size, self._w * means / self.mean, "sample_length_biased")
 
     @property
     def laplace_abscissa(self) -> float:
@@ -358,10 +366,11 @@ class Empirical(DelayLaw):
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
         return rng.choice(self.samples, size=size)
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        return rng.choice(self.samples, size=size, p=self.samples / self.samples.sum())
+        weights = self.samples**order
+        return rng.choice(self.samples, size=size, p=weights / weights.sum())
 
     @property
     def laplace_abscissa(self) -> float:
@@ -450,7 +459,17 @@ class Equilibrium(DelayLaw):
         return float(self.base.sf(y)) / self.base.mean if y >= 0 else 0.0
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
-        return rng.random(size) * self.base.sample_length_biased(rng, size)
+        return self.sample_moment_biased(rng, size, 0)
+
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
+    ) -> FloatArray:
+        # y^m (1 − F(y)) / E[X] ∝ the law of U^{1/(m+1)} · X_{m+1}, X_{m+1} the base law
+        # biased by x^(m+1): ∫_y^∞ x^(m+1) dF(x) · (m+1) y^m / x^(m+1) = (m+1) y^m (1 − F(y)).
+        # m = 0: U · X̃ (the instant falls uniformly inside the length-biased round).
+        self._biasing_moment(order)
+        covering = self.base.sample_moment_biased(rng, size, order + 1)
+        return rng.random(size) ** (1.0 / (order + 1)) * covering
 
     @property
     def laplace_abscissa(self) -> float:

@@ -120,8 +120,8 @@ class Deterministic(DelayLaw):
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:
         return np.full(size, float(self.value))
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
         return self.sample(rng, size)
 
@@ -161,10 +161,11 @@ class Exponential(ScipyLaw):
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         return 1.0 / (1.0 + self.scale * z)
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        return rng.gamma(2.0, self.scale, size)
+        # x^m e^{-x/θ} is a gamma density of shape m + 1
+        return rng.gamma(1.0 + order, self.scale, size)
 
     def scaled(self, factor: float) -> Exponential:
         return Exponential(scale=self.scale * factor)
@@ -226,10 +227,10 @@ class Gamma(ShapeScaleLaw):
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         return np.exp(-self.shape * np.log1p(self.scale * z))
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        return rng.gamma(self.shape + 1.0, self.scale, size)
+        return rng.gamma(self.shape + order, self.scale, size)
 
 
 @final
@@ -267,11 +268,12 @@ class Uniform(ScipyLaw):
         width = self.high - self.low
         return np.exp(-z * self.low) * exprel(-z * width)
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        u = rng.random(size)
-        return np.sqrt(self.low**2 + u * (self.high**2 - self.low**2))
+        # density ∝ x^m on [low, high]: invert its distribution function
+        u, power = rng.random(size), order + 1.0
+        return (self.low**power + u * (self.high**power - self.low**power)) ** (1.0 / power)
 
     def scaled(self, factor: float) -> Uniform:
         return Uniform(low=self.low * factor, high=self.high * factor)
@@ -311,10 +313,11 @@ class LogNormal(ScipyLaw):
         t = (math.log(x) - self.mu) / self.sigma
         return math.exp(-0.5 * t * t) / (x * self.sigma * math.sqrt(2.0 * math.pi))
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        return np.exp(self.mu + self.sigma**2 + self.sigma * rng.standard_normal(size))
+        # x^m tilts the normal log X by m σ²
+        return np.exp(self.mu + order * self.sigma**2 + self.sigma * rng.standard_normal(size))
 
     def scaled(self, factor: float) -> LogNormal:
         return LogNormal(mu=self.mu + math.log(factor), sigma=self.sigma)
@@ -357,10 +360,11 @@ class Weibull(ShapeScaleLaw):
             return 1.0 / (1.0 + self.scale * z)
         return super()._laplace(z)
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        return self.scale * rng.gamma(1.0 + 1.0 / self.shape, 1.0, size) ** (1.0 / self.shape)
+        # (X/scale)^shape is Exp(1); x^m biasing makes it Gamma(1 + m/shape)
+        return self.scale * rng.gamma(1.0 + order / self.shape, 1.0, size) ** (1.0 / self.shape)
 
 
 @final
@@ -390,11 +394,12 @@ class Pareto(ShapeScaleLaw):
             return 0.0
         return self.shape / self.scale * math.exp(-(self.shape + 1.0) * math.log(x / self.scale))
 
-    def sample_length_biased(
-        self, rng: np.random.Generator, size: int | tuple[int, ...]
+    def sample_moment_biased(
+        self, rng: np.random.Generator, size: int | tuple[int, ...], order: int
     ) -> FloatArray:
-        # x dF(x) / E[X] is again Pareto, with tail index shape - 1.
-        return self.scale * (1.0 - rng.random(size)) ** (-1.0 / (self.shape - 1.0))
+        # x^m dF(x) / E[X^m] is again Pareto, with tail index shape - m (> 0 iff E[X^m] < ∞)
+        self._biasing_moment(order)
+        return self.scale * (1.0 - rng.random(size)) ** (-1.0 / (self.shape - order))
 
 
 def erlang(k: int, mean: float) -> Gamma:
