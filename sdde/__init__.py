@@ -23,10 +23,15 @@ if TYPE_CHECKING:
     from sdde import delays, symbolic
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
+    from sdde.integrator import Solution, solve
     from sdde.kernels import DelayKernel, StepPolicy
     from sdde.model import AsyncSGDModel
+    from sdde.moments import Moments, exact_moments
+    from sdde.noise import brownian_increments
+    from sdde.problem import Delay, Diffusion, LinearDrift, SDDEProblem
     from sdde.report import ClusterReport, analyze_cluster
     from sdde.roots import characteristic_roots
+    from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
     from sdde.spectrum import HessianSpectrum
     from sdde.stability import critical_kappa, stationary_variance
     from sdde.stability_report import StabilityReport, analyze_stability
@@ -55,17 +60,36 @@ _PUBLIC = {
     "StabilityReport": "sdde.stability_report",
     "analyze_stability": "sdde.stability_report",
     "stationary_variance": "sdde.stability",
+    "SDDEProblem": "sdde.problem",
+    "Delay": "sdde.problem",
+    "LinearDrift": "sdde.problem",
+    "Diffusion": "sdde.problem",
+    "AbstractSolver": "sdde.solvers",
+    "DelayedEulerMaruyama": "sdde.solvers",
+    "solve": "sdde.integrator",
+    "Solution": "sdde.integrator",
+    "exact_moments": "sdde.moments",
+    "Moments": "sdde.moments",
+    "brownian_increments": "sdde.noise",
 }
 
 __all__ = [
+    "AbstractSolver",
     "AsyncSGDModel",
     "Cluster",
     "ClusterReport",
+    "Delay",
     "DelayKernel",
     "DelayLaw",
+    "DelayedEulerMaruyama",
+    "Diffusion",
     "HessianSpectrum",
+    "LinearDrift",
+    "Moments",
     "RunTime",
+    "SDDEProblem",
     "SharedLink",
+    "Solution",
     "StabilityReport",
     "StalenessLaw",
     "StepPolicy",
@@ -73,9 +97,12 @@ __all__ = [
     "__version__",
     "analyze_cluster",
     "analyze_stability",
+    "brownian_increments",
     "characteristic_roots",
     "critical_kappa",
     "delays",
+    "exact_moments",
+    "solve",
     "stationary_variance",
     "symbolic",
 ]

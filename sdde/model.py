@@ -24,6 +24,7 @@ from sdde._numerics import FloatArray
 from sdde.cluster import Cluster, WorkerGroup
 from sdde.delays import DelayLaw, Mixture
 from sdde.kernels import DelayKernel, StepPolicy
+from sdde.problem import Delay, Diffusion, LinearDrift, SDDEProblem
 from sdde.spectrum import HessianSpectrum
 
 
@@ -151,6 +152,37 @@ class AsyncSGDModel:
             p[self.cluster.threshold + 1:] = 0.0
         p /= p.sum()
         return p * self.policy.factor(np.arange(p.size))
+
+    # ---------------------------------------------------------------- problem
+    def to_problem(self, t_final: float, *, x0: float | FloatArray = 1.0,
+                   gradient_noise: str = "additive") -> SDDEProblem:
+        """The SDDE of the modes, in units of the mean delay, for :func:`sdde.solve`.
+
+        ``dx = −κ ∫ x(t − u) w(u) dF̃(u) dt + g(x) dW`` per mode (in :attr:`curvatures`
+        order), with constant history ``x0`` (the initial distance from the optimum along
+        each mode).
+
+        Parameters
+        ----------
+        t_final : float
+            Time span, in mean delays.
+        x0 : float or array_like
+            History (one value or one per mode).
+        gradient_noise : {"additive", "poisson"}
+            ``"additive"``: ``g = σ`` (minibatch noise only). ``"poisson"``:
+            ``g = sqrt(σ² + β² x²)`` with ``β = η √n h``: Poisson-arriving gradients also
+            carry the squared gradient ``(h x)²`` as noise (THEORY.md §3).
+        """
+        if gradient_noise not in ("additive", "poisson"):
+            raise ValueError(f"gradient_noise must be 'additive' or 'poisson', got "
+                             f"{gradient_noise!r}")
+        sigma = np.sqrt(self.noise_intensities)
+        beta = (self.lr * math.sqrt(self.n_workers) * self.curvatures
+                if gradient_noise == "poisson" else 0.0)
+        return SDDEProblem(drift=LinearDrift(gains=self.kappas[None, :]),
+                           delays=(Delay.from_kernel(self.kernel),),
+                           diffusion=Diffusion(sigma=sigma, beta=beta), history=x0,
+                           t_final=t_final, n_modes=self.spectrum.n_modes)
 
     # --------------------------------------------------------------- variants
     def with_lr(self, lr: float) -> AsyncSGDModel:

@@ -1,0 +1,66 @@
+"""Brownian increments: drawn from an explicit generator, and coarsened for nested grids.
+
+Paths are grouped in fixed blocks of :data:`PATH_BLOCK`; each block draws from its own
+stream, spawned from one seed taken from the caller's generator. Path ``i`` therefore
+sees the same increments whatever ``n_paths`` (``>= i + 1``) or chunking is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdde._numerics import FloatArray
+
+#: Paths per independent random stream.
+PATH_BLOCK = 256
+
+
+def block_streams(rng: np.random.Generator, n_blocks: int) -> list[np.random.Generator]:
+    """One generator per path block, spawned from a single seed drawn from ``rng``."""
+    root = np.random.SeedSequence(int(rng.integers(2**63)))
+    return [np.random.Generator(np.random.PCG64(child)) for child in root.spawn(n_blocks)]
+
+
+def brownian_increments(rng: np.random.Generator, n_steps: int, n_paths: int, dim: int,
+                        dt: float) -> FloatArray:
+    """Increments ``ΔW`` of shape ``(n_steps, n_paths, dim)``, variance ``dt`` each.
+
+    They are the increments :func:`sdde.solve` draws itself from the same ``rng``, so
+    passing them as ``dW`` reproduces a run.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness.
+    n_steps, n_paths, dim : int
+        Time steps, paths and dimensions (modes).
+    dt : float
+        Step size.
+
+    Returns
+    -------
+    ndarray
+    """
+    if min(n_steps, n_paths, dim) < 1:
+        raise ValueError(f"n_steps, n_paths and dim must be >= 1, got {n_steps}, {n_paths}, "
+                         f"{dim}")
+    n_blocks = -(-n_paths // PATH_BLOCK)
+    out = np.empty((n_steps, n_blocks * PATH_BLOCK, dim))
+    for b, stream in enumerate(block_streams(rng, n_blocks)):
+        out[:, b * PATH_BLOCK:(b + 1) * PATH_BLOCK] = stream.standard_normal(
+            (n_steps, PATH_BLOCK, dim))
+    return out[:, :n_paths] * np.sqrt(dt)
+
+
+def coarsen(dW: FloatArray, factor: int) -> FloatArray:
+    """Increments on a grid ``factor`` times coarser: sums of ``factor`` consecutive steps.
+
+    Raises
+    ------
+    ValueError
+        If ``factor`` does not divide the number of steps.
+    """
+    if factor < 1 or dW.shape[0] % factor:
+        raise ValueError(f"coarsen: factor {factor} must be >= 1 and divide the "
+                         f"{dW.shape[0]} steps")
+    return dW.reshape(dW.shape[0] // factor, factor, *dW.shape[1:]).sum(axis=1)
