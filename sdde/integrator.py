@@ -36,6 +36,9 @@ class Solution:
         Step size.
     solver : str
         Name of the method.
+    t_final : float
+        End of the integration (the last saved time when ``save_every`` divides the
+        number of steps).
     """
 
     t: FloatArray
@@ -43,6 +46,7 @@ class Solution:
     diverged_at: FloatArray
     dt: float
     solver: str
+    t_final: float
 
     @property
     def status(self) -> str:
@@ -54,14 +58,14 @@ class Solution:
         """One line describing the outcome."""
         n = int(np.isfinite(self.diverged_at).sum())
         if not n:
-            return f"{self.x.shape[1]} paths integrated to t = {self.t[-1]:g}"
+            return f"{self.x.shape[1]} paths integrated to t = {self.t_final:g}"
         return (f"{n} of {self.x.shape[1]} paths diverged (first at t = "
                 f"{float(np.min(self.diverged_at)):g}): the mode is unstable at this step "
                 "size or gain")
 
 
 def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: float,
-          n_paths: int = 1, rng: np.random.Generator | None = None,
+          n_paths: int | None = None, rng: np.random.Generator | None = None,
           dW: FloatArray | None = None, save_every: int = 1, bound: float = 1e100) -> Solution:
     """Integrate ``problem`` on the grid ``t_n = n dt`` for ``n_paths`` independent paths.
 
@@ -73,8 +77,8 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
         How (default :class:`DelayedEulerMaruyama`).
     dt : float
         Step size; must divide ``t_final`` (to 1e-9 relative).
-    n_paths : int
-        Number of paths.
+    n_paths : int, optional
+        Number of paths (default: as many as ``dW`` has, else 1).
     rng : numpy.random.Generator, optional
         Source of the Brownian increments (required unless ``dW`` is given). Paths come
         in blocks of :data:`sdde.noise.PATH_BLOCK`, each with its own spawned stream, so
@@ -104,9 +108,12 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
         raise ValueError(f"solver must be an AbstractSolver such as DelayedEulerMaruyama(), "
                          f"got {solver!r}")
     n_steps = _steps(problem.t_final, dt)
+    if n_paths is None:
+        n_paths = 1 if dW is None else int(np.shape(dW)[1]) if np.ndim(dW) == 3 else 1
     if isinstance(n_paths, bool) or not isinstance(n_paths, int | np.integer) or n_paths < 1:
         raise ValueError(f"n_paths must be a whole number >= 1, got {n_paths!r}")
-    if isinstance(save_every, bool) or not isinstance(save_every, int) or save_every < 1:
+    if (isinstance(save_every, bool) or not isinstance(save_every, int | np.integer)
+            or save_every < 1):
         raise ValueError(f"save_every must be a whole number >= 1, got {save_every!r}")
     if not bound > 0:
         raise ValueError(f"bound must be > 0, got {bound!r}")
@@ -122,6 +129,7 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
 
     weights = [None if d.chain else d.grid_weights(dt) for d in problem.delays]
     n_slots = max([1] + [w.size for w in weights if w is not None])
+    save_every, n_paths = int(save_every), int(n_paths)
     n_save = n_steps // save_every + 1
     out = np.empty((n_save, n_paths, problem.n_modes))
     diverged_step = np.full(n_paths, -1, dtype=np.int64)
@@ -163,7 +171,8 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
         diverged_step[paths] = block_diverged
     t = dt * save_every * np.arange(n_save, dtype=np.float64)
     diverged_at = np.where(diverged_step >= 0, diverged_step * dt, math.inf)
-    return Solution(t=t, x=out, diverged_at=diverged_at, dt=dt, solver=solver.name)
+    return Solution(t=t, x=out, diverged_at=diverged_at, dt=dt, solver=solver.name,
+                    t_final=n_steps * dt)
 
 
 def _steps(t_final: float, dt: float) -> int:

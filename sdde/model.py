@@ -167,7 +167,8 @@ class AsyncSGDModel:
         t_final : float
             Time span, in mean delays.
         x0 : float or array_like
-            History (one value or one per mode).
+            History (one value, or one per mode in the spectrum's order, like ``noise``;
+            the problem's modes are in :attr:`curvatures` order).
         gradient_noise : {"additive", "poisson"}
             ``"additive"``: ``g = σ`` (minibatch noise only). ``"poisson"``:
             ``g = sqrt(σ² + β² x²)`` with ``β = η √n h``: Poisson-arriving gradients also
@@ -179,9 +180,13 @@ class AsyncSGDModel:
         sigma = np.sqrt(self.noise_intensities)
         beta = (self.lr * math.sqrt(self.n_workers) * self.curvatures
                 if gradient_noise == "poisson" else 0.0)
+        start = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+        if start.size == self.spectrum.n_modes and start.size > 1:
+            eigen = np.asarray(self.spectrum.eigenvalues, dtype=np.float64)
+            start = start[np.argsort(eigen, kind="stable")]
         return SDDEProblem(drift=LinearDrift(gains=self.kappas[None, :]),
                            delays=(Delay.from_kernel(self.kernel),),
-                           diffusion=Diffusion(sigma=sigma, beta=beta), history=x0,
+                           diffusion=Diffusion(sigma=sigma, beta=beta), history=start,
                            t_final=t_final, n_modes=self.spectrum.n_modes)
 
     # --------------------------------------------------------------- variants

@@ -14,6 +14,7 @@ these moments, up to sampling error), and as ``dt → 0`` the moments of the SDD
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +34,16 @@ class Moments:
     variance : ndarray, shape (n_save, n_modes)
     fundamental : ndarray, shape (n_save, n_modes)
         The fundamental solution ``r`` (response to a unit initial value, zero history).
+    diverged_at : ndarray, shape (n_modes,)
+        Time from which each unstable mode's moments exceed ``1e150`` (``inf`` if
+        never); from then on its mean is ``±inf`` and its variance ``inf`` (no warnings).
     """
 
     t: FloatArray
     mean: FloatArray
     variance: FloatArray
     fundamental: FloatArray
+    diverged_at: FloatArray
 
 
 def exact_moments(problem: SDDEProblem, *, dt: float, save_every: int = 1) -> Moments:
@@ -72,25 +77,63 @@ def exact_moments(problem: SDDEProblem, *, dt: float, save_every: int = 1) -> Mo
             and diffusion.additive):
         raise ValueError("exact_moments needs a LinearDrift and additive Diffusion noise "
                          "(beta = 0); estimate other problems with solve(...)")
-    quiet = replace(problem, diffusion=Diffusion(sigma=0.0))
-    zero = np.zeros((1, 1, problem.n_modes))
+    parts = [_one_mode(_mode(problem, m), dt, save_every) for m in range(problem.n_modes)]
+    return Moments(t=parts[0].t, mean=np.hstack([q.mean for q in parts]),
+                   variance=np.hstack([q.variance for q in parts]),
+                   fundamental=np.hstack([q.fundamental for q in parts]),
+                   diverged_at=np.array([float(q.diverged_at[0]) for q in parts]))
+
+
+def _one_mode(problem: SDDEProblem, dt: float, save_every: int) -> Moments:
+    """:func:`exact_moments` of a one-mode problem (a divergence stops that mode only)."""
+    assert isinstance(problem.drift, LinearDrift) and isinstance(problem.diffusion, Diffusion)
     n_steps = round(problem.t_final / dt)
-    mean = solve(quiet, dt=dt, dW=np.zeros((n_steps, 1, problem.n_modes)),
-                 save_every=save_every, bound=np.inf).x[:, 0]
+    quiet = replace(problem, diffusion=Diffusion(sigma=0.0))
+    silence = np.zeros((n_steps, 1, 1))
+    mean_run = solve(quiet, dt=dt, dW=silence, save_every=save_every, bound=_BOUND)
     impulse = replace(quiet, drift=replace(problem.drift, offset=0.0),
-                      history=_unit_impulse(problem.n_modes))
-    full = solve(impulse, dt=dt, dW=np.broadcast_to(zero, (n_steps, 1, problem.n_modes)),
-                 bound=np.inf)
-    r = full.x[:, 0]
-    sigma2 = np.broadcast_to(np.asarray(diffusion.sigma) ** 2, (problem.n_modes,))
-    variance = np.vstack([np.zeros((1, problem.n_modes)),
-                          sigma2 * dt * np.cumsum(r[:-1] ** 2, axis=0)])
+                      history=_unit_impulse)
+    r_run = solve(impulse, dt=dt, dW=silence, bound=_BOUND)
+    r = r_run.x[:, 0]
+    sigma2 = float(np.asarray(problem.diffusion.sigma)[0]) ** 2
+    with np.errstate(over="ignore"):  # r² <= 1e300; only a diverged sum reaches inf
+        variance = np.concatenate([[0.0], sigma2 * dt * np.cumsum(r[:-1, 0] ** 2)])
     keep = slice(None, None, save_every)
-    return Moments(t=full.t[keep], mean=mean, variance=variance[keep], fundamental=r[keep])
+    t, variance, mean = r_run.t[keep], variance[keep, None], mean_run.x[:, 0]
+    # after a divergence the frozen values mean nothing: report the limits instead
+    mean_gone, r_gone = float(mean_run.diverged_at[0]), float(r_run.diverged_at[0])
+    gone = mean_run.t >= mean_gone
+    mean[gone] = np.copysign(np.inf, mean[gone])
+    variance[t >= r_gone] = np.inf
+    return Moments(t=t, mean=mean, variance=variance, fundamental=r[keep],
+                   diverged_at=np.array([min(mean_gone, r_gone)]))
 
 
-def _unit_impulse(n_modes: int):  # type: ignore[no-untyped-def]
-    """History ``1`` at ``t = 0`` and ``0`` before."""
-    def history(t: float) -> FloatArray:
-        return np.full(n_modes, 1.0 if t == 0.0 else 0.0)
-    return history
+def _mode(problem: SDDEProblem, m: int) -> SDDEProblem:
+    """Mode ``m`` of a linear problem as a problem of its own (modes are uncoupled)."""
+    drift, diffusion = problem.drift, problem.diffusion
+    assert isinstance(drift, LinearDrift) and isinstance(diffusion, Diffusion)
+    n = problem.n_modes
+
+    def pick(values: Any) -> FloatArray:
+        return np.asarray(np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))[m:m + 1])
+
+    history = problem.history
+    if callable(history):
+        def one_history(t: float) -> float:
+            return float(np.broadcast_to(np.asarray(history(t)), (n,))[m])
+    else:
+        one_history = float(pick(history)[0])  # type: ignore[assignment]
+    return replace(problem, drift=LinearDrift(gains=drift.gains[:, m:m + 1],
+                                              offset=pick(drift.offset)),
+                   diffusion=Diffusion(sigma=pick(diffusion.sigma), kind=diffusion.kind),
+                   history=one_history, n_modes=1)
+
+
+#: Moments beyond this size belong to an unstable mode (see Moments.diverged_at).
+_BOUND = 1e150
+
+
+def _unit_impulse(t: float) -> float:
+    """History ``1`` at ``t = 0`` and ``0`` before (the fundamental solution's)."""
+    return 1.0 if t == 0.0 else 0.0

@@ -47,6 +47,8 @@ class Delay:
     def __post_init__(self) -> None:
         lags = np.atleast_1d(np.asarray(self.lags, dtype=np.float64))
         weights = np.broadcast_to(np.asarray(self.weights, dtype=np.float64), lags.shape)
+        if lags.size == 0:
+            raise ValueError(f"{self.name}: a delay needs at least one lag")
         if lags.ndim != 1 or not np.all(np.isfinite(lags)) or np.any(lags < 0):
             raise ValueError(f"{self.name}: lags must be finite and >= 0, got {self.lags!r}")
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
