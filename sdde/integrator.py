@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from sdde._em_kernel import advance
 from sdde._numerics import FloatArray
@@ -228,16 +229,28 @@ def _compiled(problem: SDDEProblem, solver: AbstractSolver,
               ring: FloatArray, head: int, noise: FloatArray, dt: float, bound: float,
               start: int, diverged: np.ndarray, saved: FloatArray, save_every: int,
               save_pos: int) -> tuple[int, int]:
+    """One chunk of steps in the compiled kernel, on arrays with paths × modes flattened
+    (per-mode coefficients tiled over the block's paths)."""
     drift, diffusion = problem.drift, problem.diffusion
     assert isinstance(drift, LinearDrift) and isinstance(diffusion, Diffusion)
+    n_slots, width, n_modes = ring.shape
+    size = width * n_modes
+
+    def tiled(per_mode: npt.ArrayLike) -> FloatArray:
+        values = np.broadcast_to(np.asarray(per_mode, dtype=np.float64), (n_modes,))
+        return np.tile(values, width)
+
     lags, coefs = _taps(problem, weights, dt)
-    modes = (problem.n_modes,)
-    sigma = np.ascontiguousarray(np.broadcast_to(diffusion.sigma, modes), dtype=np.float64)
-    beta = np.ascontiguousarray(np.broadcast_to(diffusion.beta, modes), dtype=np.float64)
-    stages, lengths, steps, chain_coefs = _chain_arrays(problem, chains, dt, ring.shape[1])
-    result = advance(ring, head, lags, coefs, dt * np.asarray(drift.offset), sigma, beta,
-                     diffusion.kind == "linear", stages, lengths, steps, chain_coefs,
-                     np.ascontiguousarray(noise), float(bound), start, diverged, saved,
+    stages, lengths, steps, chain_coefs = _chain_arrays(problem, chains, dt, width)
+    result = advance(ring.reshape(n_slots, size), head, lags,
+                     np.tile(coefs, (1, width)), tiled(dt * np.asarray(drift.offset)),
+                     tiled(diffusion.sigma), tiled(diffusion.beta),
+                     # σ + 0·x is exactly sqrt(σ²): additive noise skips the root
+                     diffusion.kind == "linear" or diffusion.additive,
+                     stages.reshape(*stages.shape[:2], size), lengths, steps,
+                     np.tile(chain_coefs, (1, width)),
+                     np.ascontiguousarray(noise).reshape(noise.shape[0], size), float(bound),
+                     start, n_modes, diverged, saved.reshape(saved.shape[0], size),
                      save_every, save_pos)
     packed = [state for state in chains if state is not None]
     for slot, state in enumerate(packed):  # the kernel advanced packed copies: write back
