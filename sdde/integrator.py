@@ -19,6 +19,8 @@ from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
 
 #: Normal variates drawn per chunk of steps (per path block): bounds the noise memory.
 _CHUNK_VALUES = 1 << 20
+#: Largest history ring buffer of one block of paths.
+_MAX_BUFFER_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,12 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
     diverged_step = np.full(n_paths, -1, dtype=np.int64)
     chain_starts = [chain_start(d, problem, dt) if d.chain else None for d in problem.delays]
     initial = problem.history_at(-dt * np.arange(n_slots, dtype=np.float64))  # x(0), x(−dt), …
+    buffer_bytes = 8 * n_slots * min(n_paths, PATH_BLOCK) * problem.n_modes
+    if buffer_bytes > _MAX_BUFFER_BYTES:
+        raise ValueError(f"the longest lag ({problem.max_lag:g}) needs a history of {n_slots} "
+                         f"steps ({buffer_bytes / 2**30:.1f} GiB per block of paths); use a "
+                         "larger dt, or cut a heavy-tailed kernel shorter with "
+                         "Delay.from_kernel(law, tail=1e-6)")
     n_blocks = -(-n_paths // PATH_BLOCK)
     streams: list[np.random.Generator | None] = (
         list(block_streams(rng, n_blocks)) if rng is not None and dW is None

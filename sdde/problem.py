@@ -72,20 +72,32 @@ class Delay:
 
     @classmethod
     def from_kernel(cls, kernel: DelayLaw | DelayKernel, *, time_unit: float = 1.0,
-                    chain: bool = True) -> Delay:
+                    chain: bool = True, tail: float = 1e-9) -> Delay:
         """A distributed delay: the kernel ``w(u) dF̃(u)`` (mean-1 law) in units of
         ``time_unit`` (the mean delay, in the problem's time).
 
         With ``chain=True`` (default) an unthinned Erlang kernel (exponential, or gamma
         with whole shape ``k <= 64``) is integrated as its linear chain; otherwise, and
-        for every other kernel, by grid quadrature.
+        for every other kernel, by grid quadrature. The kernel's upper tail of mass
+        ``tail`` is moved onto the point where it is cut: the total mass is kept and the
+        drift changes by at most ``2 · tail · gain · max|x|``, while a heavy tail no longer
+        sets the length of the history buffer (Pareto 2.5: the last lag drops from 6000
+        to 2300 mean delays at ``tail = 1e-9``, to 150 at ``1e-6``).
         """
         if not (time_unit > 0 and math.isfinite(time_unit)):
             raise ValueError(f"time_unit must be a finite number > 0, got {time_unit!r}")
+        if not 0 <= tail < 1:
+            raise ValueError(f"tail must be in [0, 1), got {tail!r}")
         k = as_kernel(kernel)
         rule = k.rule(4.0)
+        order = np.argsort(rule.nodes, kind="stable")
+        nodes, weights = rule.nodes[order], rule.weights[order].copy()
+        beyond = np.concatenate([np.cumsum(weights[::-1])[::-1][1:], [0.0]])
+        cut = int(np.argmax(beyond <= tail))  # first node with at most `tail` above it
+        weights[cut] += beyond[cut]
         stages = _erlang_stages(k) if chain else None
-        return cls(lags=rule.nodes * time_unit, weights=rule.weights, name=str(k.law),
+        return cls(lags=nodes[:cut + 1] * time_unit, weights=weights[:cut + 1],
+                   name=str(k.law),
                    chain=None if stages is None else (stages, stages / time_unit))
 
     @property

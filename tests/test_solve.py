@@ -728,3 +728,26 @@ def test_to_problem_orders_x0_like_the_modes() -> None:
     problem = model.to_problem(1.0, x0=[40.0, 10.0])
     np.testing.assert_array_equal(problem.drift.gains[0], model.kappas)
     np.testing.assert_array_equal(problem.history_at(np.array([0.0]))[0], [10.0, 40.0])
+
+
+@pytest.mark.parametrize("tail", [1e-9, 1e-6, 1e-3])
+def test_kernel_tail_is_cut_with_its_mass_kept(tail: float) -> None:
+    """Pareto 2.5 (mean 1, scale 0.6): the tail beyond u has mass (0.6/u)^2.5, so the cut
+    is where that reaches `tail`; the mass moved onto the cut keeps φ(0), and the mean
+    moves by at most ∫_cut^∞ u dF (≤ 5/3 · cut · tail for this law)."""
+    law = sdde.delays.parse("pareto:shape=2.5,scale=1")
+    full = Delay.from_kernel(law, tail=0.0)
+    cut = Delay.from_kernel(law, tail=tail)
+    assert cut.mass == pytest.approx(full.mass, rel=1e-13)
+    expected_cut = 0.6 * tail ** (-1 / 2.5)
+    assert cut.lags.max() == pytest.approx(expected_cut, rel=0.05)  # node spacing
+    mean_full, mean_cut = full.lags @ full.weights, cut.lags @ cut.weights
+    assert 0 <= mean_full - mean_cut <= 5 / 3 * expected_cut * tail * 1.1
+
+
+def test_history_buffer_too_large_is_refused() -> None:
+    law = sdde.delays.parse("pareto:shape=2.5,scale=1")
+    problem = SDDEProblem(drift=LinearDrift(gains=[[1.0]]), delays=(Delay.from_kernel(law),),
+                          history=1.0, t_final=1.0)
+    with pytest.raises(ValueError, match=r"needs a history of \d+ steps .* tail=1e-6"):
+        solve(problem, dt=0.001, n_paths=1000, rng=np.random.default_rng(0))
