@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from sdde.model import AsyncSGDModel
     from sdde.moments import Moments, exact_moments
     from sdde.noise import brownian_increments
+    from sdde.objectives import QuadraticObjective
     from sdde.problem import Delay, Diffusion, LinearDrift, SDDEProblem
     from sdde.report import ClusterReport, analyze_cluster
     from sdde.roots import characteristic_roots
+    from sdde.simulator import SimulationResult, simulate
     from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
     from sdde.spectrum import HessianSpectrum
     from sdde.stability import critical_kappa, stationary_variance
@@ -71,6 +73,9 @@ _PUBLIC = {
     "exact_moments": "sdde.moments",
     "Moments": "sdde.moments",
     "brownian_increments": "sdde.noise",
+    "QuadraticObjective": "sdde.objectives",
+    "SimulationResult": "sdde.simulator",
+    "simulate": "sdde.simulator",
 }
 
 __all__ = [
@@ -86,9 +91,11 @@ __all__ = [
     "HessianSpectrum",
     "LinearDrift",
     "Moments",
+    "QuadraticObjective",
     "RunTime",
     "SDDEProblem",
     "SharedLink",
+    "SimulationResult",
     "Solution",
     "StabilityReport",
     "StalenessLaw",
@@ -102,6 +109,7 @@ __all__ = [
     "critical_kappa",
     "delays",
     "exact_moments",
+    "simulate",
     "solve",
     "stationary_variance",
     "symbolic",

@@ -21,7 +21,8 @@ IntArray = npt.NDArray[np.int64]
 
 
 def push_schedule(
-    groups: Sequence[tuple[int, DelayLaw]], horizon: float, rng: np.random.Generator
+    groups: Sequence[tuple[int, DelayLaw]], horizon: float, rng: np.random.Generator,
+    *, stationary: bool = True,
 ) -> tuple[FloatArray, IntArray]:
     """Push times of all workers in ``[0, horizon]``, sorted, with the pushing worker's index.
 
@@ -33,6 +34,9 @@ def push_schedule(
         Length of the simulated window.
     rng : numpy.random.Generator
         Source of randomness.
+    stationary : bool
+        First pushes after a draw from the equilibrium law (stationary phases), or after
+        a full round from a common start at 0 (lock-step).
 
     Returns
     -------
@@ -42,7 +46,7 @@ def push_schedule(
     times, workers = [], []
     first_worker = 0
     for n, law in groups:
-        start = law.equilibrium().sample(rng, n)
+        start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)
         per_worker = horizon / law.mean
         spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
         m = math.ceil(per_worker + 8.0 * spread + 10.0)

@@ -1,0 +1,302 @@
+"""The reference discrete-event simulation of asynchronous SGD (THEORY.md §1): ground truth.
+
+``n`` workers loop: pull the parameters, compute a gradient for a random time ``X``
+(i.i.d. per round, from each group's law), push it. The server applies each gradient on
+arrival, scaled by the step policy ``g(s)`` of its staleness ``s`` (updates applied since
+its worker pulled), or drops it when ``s`` exceeds the threshold; the pushing worker then
+pulls the new parameters. Nothing is approximated: the push times are the workers'
+renewal processes, and each gradient is evaluated at the parameters its worker pulled.
+
+Push times do not depend on the parameters, so a run draws its whole push schedule
+first (``sdde._staleness_sim.push_schedule``) and then replays it through the event loop
+(:func:`_events_python`, the readable specification, or its compiled twin
+``sdde._sim_kernel.run_events``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sdde._numerics import FloatArray
+from sdde._sim_kernel import DIVERGED, FINISHED, RUNNING, run_events
+from sdde._staleness_sim import push_schedule
+from sdde.cluster import Cluster
+from sdde.kernels import StepPolicy
+from sdde.model import AsyncSGDModel
+from sdde.noise import block_streams
+from sdde.objectives import QuadraticObjective
+
+#: Standard normals drawn per chunk of events (bounds the noise memory).
+_CHUNK_VALUES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What the simulated server saw, per replica (rows), event by event (columns).
+
+    Rows are padded to the longest replica: ``n_events[r]`` columns are real, the rest
+    hold NaN (times, delays) or -1 (staleness).
+
+    Attributes
+    ----------
+    times : ndarray, shape (replicas, n_max)
+        Arrival time of each gradient at the server.
+    staleness : ndarray of int, shape (replicas, n_max)
+        Updates applied between the gradient's pull and its push.
+    delay : ndarray, shape (replicas, n_max)
+        Time between the gradient's pull and its push (its round's computation time).
+    accepted : ndarray of bool, shape (replicas, n_max)
+        Whether the gradient was applied (not dropped by the threshold).
+    n_events : ndarray of int, shape (replicas,)
+        Gradients that arrived before the run ended.
+    loss_times, loss : ndarray, shape (replicas, n_records)
+        The loss ``f(θ)`` after every ``record_every`` updates (first column: the start),
+        with the time of that update; NaN after a divergence.
+    status : tuple of str
+        ``"finished"`` or ``"diverged"`` per replica.
+    diverged_at : ndarray, shape (replicas,)
+        Time of the update that left the bound (``inf`` if none).
+    """
+
+    times: FloatArray
+    staleness: np.ndarray
+    delay: FloatArray
+    accepted: np.ndarray
+    n_events: np.ndarray
+    loss_times: FloatArray
+    loss: FloatArray
+    status: tuple[str, ...]
+    diverged_at: FloatArray
+
+    @property
+    def arrival_rate(self) -> float:
+        """Gradients per unit time, pooled over replicas (events over elapsed time)."""
+        spans = np.array([self.times[r, n - 1] for r, n in enumerate(self.n_events) if n])
+        return float(self.n_events.sum() / spans.sum())
+
+    def observed_staleness(self) -> np.ndarray:
+        """Staleness of all gradients (all replicas, in order)."""
+        return np.concatenate([self.staleness[r, :n] for r, n in enumerate(self.n_events)])
+
+
+def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
+             replicas: int = 1, theta0: float | FloatArray = 1.0,
+             start: Literal["stationary", "lockstep"] = "stationary",
+             record_every: int = 1, bound: float = 1e100,
+             engine: Literal["compiled", "python"] = "compiled") -> SimulationResult:
+    """Simulate asynchronous SGD on the model's quadratic loss, exactly.
+
+    The objective has one coordinate per Hessian mode (:attr:`AsyncSGDModel.curvatures`
+    order) with gradient-noise variance ``noise``; the server uses the model's learning
+    rate, step policy and the cluster's threshold.
+
+    Parameters
+    ----------
+    model : AsyncSGDModel
+    n_updates : int
+        Updates to apply (a run ends earlier if it diverges).
+    rng : numpy.random.Generator
+        Source of randomness; replica ``r`` draws from its own spawned stream, so it is
+        the same whatever the number of replicas.
+    replicas : int
+        Independent runs.
+    theta0 : float or array_like
+        Starting parameters (one value or one per mode, in the spectrum's order).
+    start : {"stationary", "lockstep"}
+        Workers start in stationary phases (the first push after a draw from the
+        equilibrium law) or together at ``t = 0`` (the first push after a full round).
+    record_every : int
+        Record the loss every this many updates.
+    bound : float
+        A run stops, as diverged, when a parameter leaves ``[−bound, bound]``.
+    engine : {"compiled", "python"}
+        The numba event loop or the plain-Python reference (identical results).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    eigen = np.asarray(model.spectrum.eigenvalues, dtype=np.float64)
+    order = np.argsort(eigen, kind="stable")
+    start_theta = np.broadcast_to(np.asarray(theta0, dtype=np.float64), eigen.shape)[order]
+    objective = QuadraticObjective(curvatures=model.curvatures, noise=model.noise_variances)
+    return run(model.cluster, objective, lr=model.lr, policy=model.policy,
+               n_updates=n_updates, rng=rng, replicas=replicas, theta0=start_theta,
+               start=start, record_every=record_every, bound=bound, engine=engine)
+
+
+def run(cluster: Cluster, objective: QuadraticObjective, *, lr: float, n_updates: int,
+        rng: np.random.Generator,
+        policy: StepPolicy | Callable[[np.ndarray], FloatArray] | None = None,
+        replicas: int = 1, theta0: float | FloatArray = 1.0,
+        start: Literal["stationary", "lockstep"] = "stationary", record_every: int = 1,
+        bound: float = 1e100, engine: Literal["compiled", "python"] = "compiled"
+        ) -> SimulationResult:
+    """:func:`simulate` for any cluster, quadratic objective and step policy.
+
+    ``policy`` may be a :class:`StepPolicy` or a function ``g(s)`` of an integer array of
+    staleness values (e.g. ``lambda s: np.exp(-0.1 * s)``).
+    """
+    _check(n_updates=n_updates, replicas=replicas, record_every=record_every, lr=lr,
+           bound=bound, start=start, engine=engine)
+    policy = StepPolicy() if policy is None else policy
+    staleness_max = np.arange(n_updates + 1)
+    factors = np.asarray(policy.factor(staleness_max) if isinstance(policy, StepPolicy)
+                         else policy(staleness_max), dtype=np.float64)
+    if factors.shape != staleness_max.shape or not np.all(np.isfinite(factors)):
+        raise ValueError("the step policy must return one finite factor per staleness")
+    theta_start = np.atleast_1d(np.asarray(theta0, dtype=np.float64))
+    if theta_start.shape not in ((1,), (objective.dim,)) or not np.all(np.isfinite(theta_start)):
+        raise ValueError(f"theta0 must be finite, one value or {objective.dim}, got {theta0!r}")
+    theta_start = np.broadcast_to(theta_start, (objective.dim,)).copy()
+    groups = [(g.workers, law) for g, law in zip(cluster.groups, cluster.round_laws,
+                                                 strict=True)]
+    acceptance = cluster.accepted_rate / cluster.arrival_rate
+    rows = [_replica(groups, cluster, objective, lr, factors, theta_start, n_updates,
+                     acceptance, stream, start == "stationary", record_every, bound, engine)
+            for stream in block_streams(rng, replicas)]
+    return _stack(rows)
+
+
+def _check(*, n_updates: int, replicas: int, record_every: int, lr: float, bound: float,
+           start: str, engine: str) -> None:
+    for name, value in (("n_updates", n_updates), ("replicas", replicas),
+                        ("record_every", record_every)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, int | float) and 0 < lr < math.inf):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not bound > 0:
+        raise ValueError(f"bound must be > 0, got {bound!r}")
+    if start not in ("stationary", "lockstep"):
+        raise ValueError(f"start must be 'stationary' or 'lockstep', got {start!r}")
+    if engine not in ("compiled", "python"):
+        raise ValueError(f"engine must be 'compiled' or 'python', got {engine!r}")
+
+
+@dataclass
+class _State:
+    """One replica's server and workers between chunks of events."""
+
+    theta: FloatArray
+    snapshots: FloatArray  # the parameters each worker pulled
+    pulled_version: np.ndarray  # updates applied when it pulled
+    pulled_time: FloatArray
+    counters: np.ndarray  # [updates applied, loss records written, last event]
+
+
+def _replica(groups: list, cluster: Cluster, objective: QuadraticObjective, lr: float,
+             factors: FloatArray, theta0: FloatArray, n_updates: int, acceptance: float,
+             rng: np.random.Generator, stationary: bool, record_every: int, bound: float,
+             engine: str) -> dict:
+    n = cluster.n_workers
+    # pushes needed: n_updates / acceptance, plus ~6 standard deviations and a full round
+    needed = n_updates / acceptance
+    horizon = (needed + 6.0 * math.sqrt(needed) + 2 * n) / cluster.arrival_rate
+    while True:
+        times, workers = push_schedule(groups, horizon, rng, stationary=stationary)
+        out = _replay(times, workers, n, objective, lr, factors,
+                      -1 if cluster.threshold is None else cluster.threshold, theta0,
+                      n_updates, rng, record_every, bound, engine)
+        if out["status"] != "exhausted":
+            return out
+        horizon *= 2.0  # rare (a long threshold transient): draw a longer schedule
+
+
+def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: QuadraticObjective,
+            lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
+            n_updates: int, rng: np.random.Generator, record_every: int, bound: float,
+            engine: str) -> dict:
+    d = objective.dim
+    state = _State(theta=theta0.copy(), snapshots=np.tile(theta0, (n, 1)),
+                   pulled_version=np.zeros(n, dtype=np.int64), pulled_time=np.zeros(n),
+                   counters=np.zeros(3, dtype=np.int64))
+    n_events = times.size
+    staleness = np.full(n_events, -1, dtype=np.int64)
+    accepted = np.zeros(n_events, dtype=np.bool_)
+    delay = np.full(n_events, np.nan)
+    n_records = n_updates // record_every + 1
+    loss = np.full(n_records, np.nan)
+    loss_time = np.full(n_records, np.nan)
+    loss[0], loss_time[0] = objective.loss(theta0), 0.0
+    state.counters[1] = 1
+    chunk = max(1, _CHUNK_VALUES // d)
+    status = RUNNING
+    loop = run_events if engine == "compiled" else _events_python
+    noise_sd = np.sqrt(objective.noise)
+    for first in range(0, n_events, chunk):
+        z = rng.standard_normal((min(chunk, n_events - first), d))
+        status = loop(first, workers, times, z, objective.curvatures, noise_sd, lr, factors,
+                      threshold,
+                      state.theta, state.snapshots, state.pulled_version, state.pulled_time,
+                      state.counters, staleness, accepted, delay, loss, loss_time,
+                      n_updates, record_every, bound)
+        if status != RUNNING:
+            break
+    if status == RUNNING:
+        return {"status": "exhausted"}
+    last = int(state.counters[2]) + 1
+    diverged = status == DIVERGED
+    return {"status": "diverged" if diverged else "finished", "times": times[:last],
+            "staleness": staleness[:last], "delay": delay[:last], "accepted": accepted[:last],
+            "loss": loss, "loss_time": loss_time,
+            "diverged_at": float(times[last - 1]) if diverged else math.inf}
+
+
+def _events_python(first: int, workers: np.ndarray, times: FloatArray, z: FloatArray,
+                   curvatures: FloatArray, noise_sd: FloatArray, lr: float,
+                   factors: FloatArray, threshold: int, theta: FloatArray,
+                   snapshots: FloatArray, pulled_version: np.ndarray, pulled_time: FloatArray,
+                   counters: np.ndarray, staleness: np.ndarray, accepted: np.ndarray,
+                   delay: FloatArray, loss: FloatArray, loss_time: FloatArray,
+                   n_updates: int, record_every: int, bound: float) -> int:
+    """The event loop, written to be read: the specification the compiled loop follows."""
+    for k in range(z.shape[0]):
+        e = first + k
+        w = workers[e]
+        stale = counters[0] - pulled_version[w]  # updates since worker w pulled
+        staleness[e], delay[e], counters[2] = stale, times[e] - pulled_time[w], e
+        accepted[e] = take = threshold < 0 or stale <= threshold
+        if take:
+            gradient = curvatures * snapshots[w] + noise_sd * z[k]  # at the pulled θ
+            theta -= lr * factors[min(stale, factors.size - 1)] * gradient
+            counters[0] += 1
+            if not np.all(np.abs(theta) <= bound):
+                return DIVERGED
+            if counters[0] % record_every == 0:
+                value = 0.0  # summed in order, as the compiled loop does
+                for h, x in zip(curvatures, theta, strict=True):
+                    value += 0.5 * h * x * x
+                loss[counters[1]] = value
+                loss_time[counters[1]] = times[e]
+                counters[1] += 1
+        snapshots[w] = theta  # the worker pulls the new parameters
+        pulled_version[w], pulled_time[w] = counters[0], times[e]
+        if counters[0] >= n_updates:
+            return FINISHED
+    return RUNNING
+
+
+def _stack(rows: list[dict]) -> SimulationResult:
+    """Replica rows, padded to the longest, as one record."""
+    width = max(row["times"].size for row in rows)
+
+    def pad(key: str, fill: float | int | bool, dtype: type) -> np.ndarray:
+        out = np.full((len(rows), width), fill, dtype=dtype)
+        for r, row in enumerate(rows):
+            out[r, :row[key].size] = row[key]
+        return out
+
+    return SimulationResult(
+        times=pad("times", np.nan, np.float64), staleness=pad("staleness", -1, np.int64),
+        delay=pad("delay", np.nan, np.float64), accepted=pad("accepted", False, np.bool_),
+        n_events=np.array([row["times"].size for row in rows], dtype=np.int64),
+        loss_times=np.vstack([row["loss_time"] for row in rows]),
+        loss=np.vstack([row["loss"] for row in rows]),
+        status=tuple(row["status"] for row in rows),
+        diverged_at=np.array([row["diverged_at"] for row in rows]))
