@@ -30,16 +30,13 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
 import sdeint
+from _common import fresh_interpreter_seconds, median_time
 
 from sdde import delays
 from sdde.integrator import solve
@@ -60,12 +57,7 @@ def _problem(gains: list[list[float]], delay: Delay, sigma: float, t_final: floa
 
 
 def _median_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return median_time(fn, repeats)
 
 
 def _floor(n_values: int, repeats: int = REPEATS) -> float:
@@ -97,11 +89,7 @@ def bench_first_call() -> None:
     t = time.perf_counter()
     solve(small, dt=DT, n_paths=10, rng=np.random.default_rng(0))
     here = time.perf_counter() - t
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = subprocess.run([sys.executable, "-c", _FRESH], env=env, check=True,
-                             capture_output=True, text=True, cwd=os.getcwd())
-    fresh = float(out.stdout.split()[-1])
+    fresh = fresh_interpreter_seconds(_FRESH)
     print("first solve call (10 paths x 200 steps), excluded from the figures below")
     print(f"  this process (numba cache on disk)     {here:8.2f} s")
     print(f"  fresh interpreter, empty numba cache   {fresh:8.2f} s")

@@ -16,7 +16,9 @@ first (``sdde._staleness_sim.push_schedule``) and then replays it through the ev
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -157,10 +159,19 @@ def run(cluster: Cluster, objective: QuadraticObjective, *, lr: float, n_updates
     groups = [(g.workers, law) for g, law in zip(cluster.groups, cluster.round_laws,
                                                  strict=True)]
     acceptance = cluster.accepted_rate / cluster.arrival_rate
-    rows = [_replica(groups, cluster, objective, lr, factors, theta_start, n_updates,
-                     acceptance, stream, start == "stationary", record_every, bound, engine)
-            for stream in block_streams(rng, replicas)]
-    return _stack(rows)
+    def one(stream: np.random.Generator) -> dict:
+        return _replica(groups, cluster, objective, lr, factors, theta_start, n_updates,
+                        acceptance, stream, start == "stationary", record_every, bound,
+                        engine)
+
+    streams = block_streams(rng, replicas)
+    threads = min(replicas, os.cpu_count() or 1) if engine == "compiled" else 1
+    if threads == 1:
+        return _stack([one(stream) for stream in streams])
+    # replicas are independent (own streams; the event loop releases the GIL): the
+    # result does not depend on how they are spread over threads
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return _stack(list(pool.map(one, streams)))
 
 
 def _check(*, n_updates: int, replicas: int, record_every: int, lr: float, bound: float,
