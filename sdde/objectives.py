@@ -2,16 +2,37 @@
 
 ``QuadraticObjective`` is the model of THEORY.md §3 in the Hessian's eigenbasis:
 ``f(θ) = ½ Σ_i h_i θ_i²`` with stochastic gradients ``h ⊙ θ + sqrt(c) ⊙ z``,
-``z ~ N(0, I)``: O(d) per gradient, and the exact counterpart of the SDDE's modes.
+``z ~ N(0, I)``: O(d) per gradient, and the exact counterpart of the SDDE's modes. Any
+object with ``dim``, ``loss(θ)`` and ``stochastic_gradient(θ, rng)`` (a
+:class:`GradientOracle`) can be simulated too, e.g. a non-quadratic loss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from sdde._numerics import FloatArray
+
+
+@runtime_checkable
+class GradientOracle(Protocol):
+    """What the simulator needs from an objective."""
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters."""
+        ...
+
+    def loss(self, theta: FloatArray) -> float:
+        """The (noise-free) loss at ``theta``."""
+        ...
+
+    def stochastic_gradient(self, theta: FloatArray, rng: np.random.Generator) -> FloatArray:
+        """One stochastic gradient at ``theta``, drawing its randomness from ``rng``."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,3 +79,7 @@ class QuadraticObjective:
     def gradient(self, theta: FloatArray, z: FloatArray) -> FloatArray:
         """A stochastic gradient at ``theta`` from standard normals ``z`` (shape ``(d,)``)."""
         return np.asarray(self.curvatures * theta + np.sqrt(self.noise) * z)
+
+    def stochastic_gradient(self, theta: FloatArray, rng: np.random.Generator) -> FloatArray:
+        """:meth:`gradient` with ``z`` drawn from ``rng`` (the :class:`GradientOracle` form)."""
+        return self.gradient(theta, rng.standard_normal(self.dim))

@@ -31,7 +31,7 @@ from sdde.cluster import Cluster
 from sdde.kernels import StepPolicy
 from sdde.model import AsyncSGDModel
 from sdde.noise import block_streams
-from sdde.objectives import QuadraticObjective
+from sdde.objectives import GradientOracle, QuadraticObjective
 
 #: Standard normals drawn per chunk of events (bounds the noise memory).
 _CHUNK_VALUES = 1 << 20
@@ -132,18 +132,24 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
                start=start, record_every=record_every, bound=bound, engine=engine)
 
 
-def run(cluster: Cluster, objective: QuadraticObjective, *, lr: float, n_updates: int,
+def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: int,
         rng: np.random.Generator,
         policy: StepPolicy | Callable[[np.ndarray], FloatArray] | None = None,
         replicas: int = 1, theta0: float | FloatArray = 1.0,
         start: Literal["stationary", "lockstep"] = "stationary", record_every: int = 1,
         bound: float = 1e100, engine: Literal["compiled", "python"] = "compiled"
         ) -> SimulationResult:
-    """:func:`simulate` for any cluster, quadratic objective and step policy.
+    """:func:`simulate` for any cluster, objective and step policy.
 
-    ``policy`` may be a :class:`StepPolicy` or a function ``g(s)`` of an integer array of
-    staleness values (e.g. ``lambda s: np.exp(-0.1 * s)``).
+    ``objective`` is a :class:`~sdde.objectives.QuadraticObjective` (compiled or Python
+    engine, identical results) or any :class:`~sdde.objectives.GradientOracle` (always the
+    Python loop: ``stochastic_gradient(θ_pulled, rng)`` per applied update). ``policy``
+    may be a :class:`StepPolicy` or a function ``g(s)`` of an integer array of staleness
+    values (e.g. ``lambda s: np.exp(-0.1 * s)``).
     """
+    if not isinstance(objective, GradientOracle):
+        raise ValueError("objective must be a QuadraticObjective or have dim, loss(theta) "
+                         "and stochastic_gradient(theta, rng)")
     _check(n_updates=n_updates, replicas=replicas, record_every=record_every, lr=lr,
            bound=bound, start=start, engine=engine)
     policy = StepPolicy() if policy is None else policy
@@ -201,7 +207,7 @@ class _State:
     counters: np.ndarray  # [updates applied, loss records written, last event]
 
 
-def _replica(groups: list, cluster: Cluster, objective: QuadraticObjective, lr: float,
+def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: float,
              factors: FloatArray, theta0: FloatArray, n_updates: int, acceptance: float,
              rng: np.random.Generator, stationary: bool, record_every: int, bound: float,
              engine: str) -> dict:
@@ -219,11 +225,10 @@ def _replica(groups: list, cluster: Cluster, objective: QuadraticObjective, lr: 
         horizon *= 2.0  # rare (a long threshold transient): draw a longer schedule
 
 
-def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: QuadraticObjective,
+def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientOracle,
             lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
             n_updates: int, rng: np.random.Generator, record_every: int, bound: float,
             engine: str) -> dict:
-    d = objective.dim
     state = _State(theta=theta0.copy(), snapshots=np.tile(theta0, (n, 1)),
                    pulled_version=np.zeros(n, dtype=np.int64), pulled_time=np.zeros(n),
                    counters=np.zeros(3, dtype=np.int64))
@@ -236,19 +241,14 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: Quadratic
     loss_time = np.full(n_records, np.nan)
     loss[0], loss_time[0] = objective.loss(theta0), 0.0
     state.counters[1] = 1
-    chunk = max(1, _CHUNK_VALUES // d)
-    status = RUNNING
-    loop = run_events if engine == "compiled" else _events_python
-    noise_sd = np.sqrt(objective.noise)
-    for first in range(0, n_events, chunk):
-        z = rng.standard_normal((min(chunk, n_events - first), d))
-        status = loop(first, workers, times, z, objective.curvatures, noise_sd, lr, factors,
-                      threshold,
-                      state.theta, state.snapshots, state.pulled_version, state.pulled_time,
-                      state.counters, staleness, accepted, delay, loss, loss_time,
-                      n_updates, record_every, bound)
-        if status != RUNNING:
-            break
+    arrays = (state.theta, state.snapshots, state.pulled_version, state.pulled_time,
+              state.counters, staleness, accepted, delay, loss, loss_time)
+    if isinstance(objective, QuadraticObjective):
+        status = _quadratic_events(objective, workers, times, rng, lr, factors, threshold,
+                                   arrays, n_updates, record_every, bound, engine)
+    else:  # any oracle: the Python loop
+        status = _events_general(0, n_events, workers, times, objective, rng, lr, factors,
+                                 threshold, *arrays, n_updates, record_every, bound)
     if status == RUNNING:
         return {"status": "exhausted"}
     last = int(state.counters[2]) + 1
@@ -257,6 +257,28 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: Quadratic
             "staleness": staleness[:last], "delay": delay[:last], "accepted": accepted[:last],
             "loss": loss, "loss_time": loss_time,
             "diverged_at": float(times[last - 1]) if diverged else math.inf}
+
+
+def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times: FloatArray,
+                      rng: np.random.Generator, lr: float, factors: FloatArray,
+                      threshold: int, arrays: tuple[np.ndarray, ...], n_updates: int,
+                      record_every: int,
+                      bound: float, engine: str) -> int:
+    """The quadratic event loop (compiled or Python) over chunks of pre-drawn normals."""
+    d, n_events = objective.dim, times.size
+    (theta, snapshots, version, pulled_at, counters, staleness, accepted, delay, loss,
+     loss_time) = arrays
+    loop = run_events if engine == "compiled" else _events_python
+    noise_sd = np.sqrt(objective.noise)
+    status = RUNNING
+    for first in range(0, n_events, max(1, _CHUNK_VALUES // d)):
+        z = rng.standard_normal((min(max(1, _CHUNK_VALUES // d), n_events - first), d))
+        status = loop(first, workers, times, z, objective.curvatures, noise_sd, lr, factors,
+                      threshold, theta, snapshots, version, pulled_at, counters, staleness,
+                      accepted, delay, loss, loss_time, n_updates, record_every, bound)
+        if status != RUNNING:
+            break
+    return status
 
 
 def _events_python(first: int, workers: np.ndarray, times: FloatArray, z: FloatArray,
@@ -311,3 +333,35 @@ def _stack(rows: list[dict]) -> SimulationResult:
         loss=np.vstack([row["loss"] for row in rows]),
         status=tuple(row["status"] for row in rows),
         diverged_at=np.array([row["diverged_at"] for row in rows]))
+
+
+def _events_general(first: int, n_new: int, workers: np.ndarray, times: FloatArray,
+                    objective: GradientOracle, rng: np.random.Generator, lr: float,
+                    factors: FloatArray, threshold: int, theta: FloatArray,
+                    snapshots: FloatArray, pulled_version: np.ndarray,
+                    pulled_time: FloatArray, counters: np.ndarray, staleness: np.ndarray,
+                    accepted: np.ndarray, delay: FloatArray, loss: FloatArray,
+                    loss_time: FloatArray, n_updates: int, record_every: int,
+                    bound: float) -> int:
+    """:func:`_events_python` for any :class:`GradientOracle` (gradients drawn from ``rng``
+    only for applied updates, at the parameters the worker pulled)."""
+    for e in range(first, first + n_new):
+        w = workers[e]
+        stale = counters[0] - pulled_version[w]
+        staleness[e], delay[e], counters[2] = stale, times[e] - pulled_time[w], e
+        accepted[e] = take = threshold < 0 or stale <= threshold
+        if take:
+            gradient = np.asarray(objective.stochastic_gradient(snapshots[w].copy(), rng))
+            theta -= lr * factors[min(stale, factors.size - 1)] * gradient
+            counters[0] += 1
+            if not np.all(np.abs(theta) <= bound):
+                return DIVERGED
+            if counters[0] % record_every == 0:
+                loss[counters[1]] = float(objective.loss(theta.copy()))
+                loss_time[counters[1]] = times[e]
+                counters[1] += 1
+        snapshots[w] = theta
+        pulled_version[w], pulled_time[w] = counters[0], times[e]
+        if counters[0] >= n_updates:
+            return FINISHED
+    return RUNNING

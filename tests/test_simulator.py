@@ -596,3 +596,72 @@ def test_objective_gradient_and_loss():
     assert f.dim == 2 and f.loss(np.array([1.0, 1.0])) == 2.5
     np.testing.assert_array_equal(f.gradient(np.array([1.0, 2.0]), np.array([3.0, 2.0])),
                                   [1.0, 9.0])
+
+
+# ------------------------------------------------------------------ any gradient oracle
+class _LogCosh:
+    """f(θ) = Σ log cosh θ, gradient tanh θ (non-quadratic, deterministic)."""
+
+    dim = 2
+
+    def loss(self, theta: np.ndarray) -> float:
+        return float(np.sum(np.log(np.cosh(theta))))
+
+    def stochastic_gradient(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return np.tanh(theta)
+
+
+class _NoisyQuadratic:
+    """The quadratic oracle written as a plain class (draws its own noise)."""
+
+    def __init__(self, h: np.ndarray, c: float) -> None:
+        self.h, self.c, self.dim = h, c, h.size
+
+    def loss(self, theta: np.ndarray) -> float:
+        return 0.5 * float(np.sum(self.h * theta * theta))
+
+    def stochastic_gradient(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.h * theta + math.sqrt(self.c) * rng.standard_normal(self.dim)
+
+
+def test_general_oracle_one_worker_is_gradient_descent() -> None:
+    """One worker, deterministic rounds: every update is fresh, so the run is plain
+    gradient descent θ ← θ − η tanh θ, repeated by hand in the same floating-point order."""
+    res = run(Cluster(workers=1, delay=POINT), _LogCosh(), lr=0.3, n_updates=50,
+              rng=np.random.default_rng(0), theta0=np.array([2.0, -1.0]))
+    theta = np.array([2.0, -1.0])
+    for _ in range(50):
+        theta = theta - 0.3 * np.tanh(theta)
+    assert res.status == ("finished",)
+    assert np.all(res.staleness[0, :res.n_events[0]] == 0)
+    assert res.loss[0, -1] == float(np.sum(np.log(np.cosh(theta))))
+
+
+def test_general_oracle_noise_free_matches_the_quadratic_path() -> None:
+    """A noise-free quadratic as a plain oracle: same schedule (drawn first from the same
+    stream), so the same staleness and events; losses equal to rounding (np.sum vs the
+    sequential sum: a few ulp)."""
+    cluster = Cluster(workers=6, delay=SHIFTED, threshold=4)
+    h = np.array([0.5, 2.0, 3.0])
+    kw = {"lr": 0.05, "n_updates": 3000, "record_every": 100}
+    quad = run(cluster, QuadraticObjective(curvatures=h, noise=0.0),
+               rng=np.random.default_rng(3), engine="python", **kw)
+    plain = run(cluster, _NoisyQuadratic(h, 0.0), rng=np.random.default_rng(3), **kw)
+    np.testing.assert_array_equal(quad.staleness, plain.staleness)
+    np.testing.assert_array_equal(quad.accepted, plain.accepted)
+    np.testing.assert_allclose(plain.loss, quad.loss, rtol=1e-13)
+
+
+def test_general_oracle_is_reproducible_and_uses_its_rng() -> None:
+    cluster = Cluster(workers=4, delay=EXP)
+    oracle = _NoisyQuadratic(np.array([1.0]), 0.5)
+    a, b, c = (run(cluster, oracle, lr=0.05, n_updates=500, rng=np.random.default_rng(s))
+               for s in (1, 1, 2))
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert not np.array_equal(a.loss, c.loss)
+
+
+def test_object_without_the_oracle_methods_is_refused() -> None:
+    with pytest.raises(ValueError, match="stochastic_gradient"):
+        run(Cluster(workers=2, delay=EXP), object(), lr=0.1, n_updates=10,  # type: ignore[arg-type]
+            rng=np.random.default_rng(0))
