@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from figures import write_table
 from sdde import Cluster, delays
 
 WORKERS = (2, 4, 16, 64, 256)
@@ -43,10 +44,7 @@ def table() -> str:
 
 def main() -> None:
     """Write and print the table."""
-    text = table()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text + "\n")
-    print(text)
+    write_table(table(), OUT)
 
 
 if __name__ == "__main__":

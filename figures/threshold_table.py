@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from figures import write_table
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, critical_kappa, delays
 from sdde.validate import measured_threshold
 
@@ -52,10 +53,7 @@ def table() -> str:
 
 def main() -> None:
     """Write and print the table."""
-    text = table()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text + "\n")
-    print(text)
+    write_table(table(), OUT)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from sdde._em_kernel import advance
 from sdde._numerics import FloatArray
-from sdde.noise import PATH_BLOCK, block_streams
+from sdde.noise import PATH_BLOCK, block_increments, block_streams
 from sdde.problem import Diffusion, LinearDrift, SDDEProblem, chain_start
 from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
 
@@ -168,8 +168,7 @@ def solve(problem: SDDEProblem, solver: AbstractSolver | None = None, *, dt: flo
         for start in range(0, n_steps, chunk):
             count = min(chunk, n_steps - start)
             if stream is not None:
-                noise = stream.standard_normal((count, PATH_BLOCK, problem.n_modes))
-                noise = noise[:, :width] * math.sqrt(dt)
+                noise = block_increments(stream, count, width, problem.n_modes, dt)
             else:
                 noise = dW[start:start + count, paths]  # type: ignore[index]
             run = _compiled if compiled else _numpy

@@ -21,6 +21,15 @@ def block_streams(rng: np.random.Generator, n_blocks: int) -> list[np.random.Gen
     return [np.random.Generator(np.random.PCG64(child)) for child in root.spawn(n_blocks)]
 
 
+def block_increments(stream: np.random.Generator, n_steps: int, width: int, dim: int,
+                     dt: float) -> FloatArray:
+    """The next ``n_steps`` increments of one path block's stream, its first ``width``
+    paths: a full block is always drawn, so a path does not depend on ``width``, and
+    successive calls continue the same sequence as one larger call."""
+    z = stream.standard_normal((n_steps, PATH_BLOCK, dim))
+    return z[:, :width] * np.sqrt(dt)
+
+
 def brownian_increments(rng: np.random.Generator, n_steps: int, n_paths: int, dim: int,
                         dt: float) -> FloatArray:
     """Increments ``ΔW`` of shape ``(n_steps, n_paths, dim)``, variance ``dt`` each.
@@ -45,11 +54,9 @@ def brownian_increments(rng: np.random.Generator, n_steps: int, n_paths: int, di
         raise ValueError(f"n_steps, n_paths and dim must be >= 1, got {n_steps}, {n_paths}, "
                          f"{dim}")
     n_blocks = -(-n_paths // PATH_BLOCK)
-    out = np.empty((n_steps, n_blocks * PATH_BLOCK, dim))
-    for b, stream in enumerate(block_streams(rng, n_blocks)):
-        out[:, b * PATH_BLOCK:(b + 1) * PATH_BLOCK] = stream.standard_normal(
-            (n_steps, PATH_BLOCK, dim))
-    return out[:, :n_paths] * np.sqrt(dt)
+    return np.concatenate([
+        block_increments(stream, n_steps, min(PATH_BLOCK, n_paths - b * PATH_BLOCK), dim, dt)
+        for b, stream in enumerate(block_streams(rng, n_blocks))], axis=1)
 
 
 def coarsen(dW: FloatArray, factor: int) -> FloatArray:

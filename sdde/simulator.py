@@ -246,9 +246,16 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
     if isinstance(objective, QuadraticObjective):
         status = _quadratic_events(objective, workers, times, rng, lr, factors, threshold,
                                    arrays, n_updates, record_every, bound, engine)
-    else:  # any oracle: the Python loop
-        status = _events_general(0, n_events, workers, times, objective, rng, lr, factors,
-                                 threshold, *arrays, n_updates, record_every, bound)
+    else:  # any oracle: the Python loop, gradients drawn only for applied updates
+        def gradient(e: int, pulled: FloatArray) -> FloatArray:
+            return np.asarray(objective.stochastic_gradient(pulled.copy(), rng))
+
+        status = _events_python(0, n_events, workers, times, gradient,
+                                lambda x: float(objective.loss(x.copy())), lr, factors,
+                                threshold, state.theta, state.snapshots,
+                                state.pulled_version, state.pulled_time, state.counters,
+                                staleness, accepted, delay, loss, loss_time, n_updates,
+                                record_every, bound)
     if status == RUNNING:
         return {"status": "exhausted"}
     last = int(state.counters[2]) + 1
@@ -268,44 +275,62 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
     d, n_events = objective.dim, times.size
     (theta, snapshots, version, pulled_at, counters, staleness, accepted, delay, loss,
      loss_time) = arrays
-    loop = run_events if engine == "compiled" else _events_python
-    noise_sd = np.sqrt(objective.noise)
+    h, noise_sd = objective.curvatures, np.sqrt(objective.noise)
+
+    def loss_of(x: FloatArray) -> float:
+        value = 0.0  # summed in order, as the compiled loop does
+        for h_i, x_i in zip(h, x, strict=True):
+            value += 0.5 * h_i * x_i * x_i
+        return value
+
     status = RUNNING
-    for first in range(0, n_events, max(1, _CHUNK_VALUES // d)):
-        z = rng.standard_normal((min(max(1, _CHUNK_VALUES // d), n_events - first), d))
-        status = loop(first, workers, times, z, objective.curvatures, noise_sd, lr, factors,
-                      threshold, theta, snapshots, version, pulled_at, counters, staleness,
-                      accepted, delay, loss, loss_time, n_updates, record_every, bound)
+    chunk = max(1, _CHUNK_VALUES // d)
+    for first in range(0, n_events, chunk):
+        z = rng.standard_normal((min(chunk, n_events - first), d))
+        if engine == "compiled":
+            status = run_events(first, workers, times, z, h, noise_sd, lr, factors, threshold,
+                                theta, snapshots, version, pulled_at, counters, staleness,
+                                accepted, delay, loss, loss_time, n_updates, record_every,
+                                bound)
+        else:
+            def gradient(e: int, pulled: FloatArray, z: FloatArray = z,
+                         first: int = first) -> FloatArray:
+                return np.asarray(h * pulled + noise_sd * z[e - first])
+
+            status = _events_python(first, z.shape[0], workers, times, gradient, loss_of, lr,
+                                    factors, threshold, theta, snapshots, version, pulled_at,
+                                    counters, staleness, accepted, delay, loss, loss_time,
+                                    n_updates, record_every, bound)
         if status != RUNNING:
             break
     return status
 
 
-def _events_python(first: int, workers: np.ndarray, times: FloatArray, z: FloatArray,
-                   curvatures: FloatArray, noise_sd: FloatArray, lr: float,
-                   factors: FloatArray, threshold: int, theta: FloatArray,
-                   snapshots: FloatArray, pulled_version: np.ndarray, pulled_time: FloatArray,
-                   counters: np.ndarray, staleness: np.ndarray, accepted: np.ndarray,
-                   delay: FloatArray, loss: FloatArray, loss_time: FloatArray,
-                   n_updates: int, record_every: int, bound: float) -> int:
-    """The event loop, written to be read: the specification the compiled loop follows."""
-    for k in range(z.shape[0]):
-        e = first + k
+def _events_python(first: int, n_new: int, workers: np.ndarray, times: FloatArray,
+                   gradient: Callable[[int, FloatArray], FloatArray],
+                   loss_of: Callable[[FloatArray], float], lr: float, factors: FloatArray,
+                   threshold: int, theta: FloatArray, snapshots: FloatArray,
+                   pulled_version: np.ndarray, pulled_time: FloatArray, counters: np.ndarray,
+                   staleness: np.ndarray, accepted: np.ndarray, delay: FloatArray,
+                   loss: FloatArray, loss_time: FloatArray, n_updates: int,
+                   record_every: int, bound: float) -> int:
+    """The event loop, written to be read: the specification the compiled loop follows.
+
+    ``gradient(e, θ_pulled)`` is the stochastic gradient of push ``e`` at the parameters
+    its worker pulled; ``loss_of(θ)`` the recorded loss.
+    """
+    for e in range(first, first + n_new):
         w = workers[e]
         stale = counters[0] - pulled_version[w]  # updates since worker w pulled
         staleness[e], delay[e], counters[2] = stale, times[e] - pulled_time[w], e
         accepted[e] = take = threshold < 0 or stale <= threshold
         if take:
-            gradient = curvatures * snapshots[w] + noise_sd * z[k]  # at the pulled θ
-            theta -= lr * factors[min(stale, factors.size - 1)] * gradient
+            theta -= lr * factors[min(stale, factors.size - 1)] * gradient(e, snapshots[w])
             counters[0] += 1
             if not np.all(np.abs(theta) <= bound):
                 return DIVERGED
             if counters[0] % record_every == 0:
-                value = 0.0  # summed in order, as the compiled loop does
-                for h, x in zip(curvatures, theta, strict=True):
-                    value += 0.5 * h * x * x
-                loss[counters[1]] = value
+                loss[counters[1]] = loss_of(theta)
                 loss_time[counters[1]] = times[e]
                 counters[1] += 1
         snapshots[w] = theta  # the worker pulls the new parameters
@@ -333,35 +358,3 @@ def _stack(rows: list[dict]) -> SimulationResult:
         loss=np.vstack([row["loss"] for row in rows]),
         status=tuple(row["status"] for row in rows),
         diverged_at=np.array([row["diverged_at"] for row in rows]))
-
-
-def _events_general(first: int, n_new: int, workers: np.ndarray, times: FloatArray,
-                    objective: GradientOracle, rng: np.random.Generator, lr: float,
-                    factors: FloatArray, threshold: int, theta: FloatArray,
-                    snapshots: FloatArray, pulled_version: np.ndarray,
-                    pulled_time: FloatArray, counters: np.ndarray, staleness: np.ndarray,
-                    accepted: np.ndarray, delay: FloatArray, loss: FloatArray,
-                    loss_time: FloatArray, n_updates: int, record_every: int,
-                    bound: float) -> int:
-    """:func:`_events_python` for any :class:`GradientOracle` (gradients drawn from ``rng``
-    only for applied updates, at the parameters the worker pulled)."""
-    for e in range(first, first + n_new):
-        w = workers[e]
-        stale = counters[0] - pulled_version[w]
-        staleness[e], delay[e], counters[2] = stale, times[e] - pulled_time[w], e
-        accepted[e] = take = threshold < 0 or stale <= threshold
-        if take:
-            gradient = np.asarray(objective.stochastic_gradient(snapshots[w].copy(), rng))
-            theta -= lr * factors[min(stale, factors.size - 1)] * gradient
-            counters[0] += 1
-            if not np.all(np.abs(theta) <= bound):
-                return DIVERGED
-            if counters[0] % record_every == 0:
-                loss[counters[1]] = float(objective.loss(theta.copy()))
-                loss_time[counters[1]] = times[e]
-                counters[1] += 1
-        snapshots[w] = theta
-        pulled_version[w], pulled_time[w] = counters[0], times[e]
-        if counters[0] >= n_updates:
-            return FINISHED
-    return RUNNING

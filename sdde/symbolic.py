@@ -342,8 +342,8 @@ def _numeric_threshold(kernel: SymbolicKernel) -> Threshold:
     return Threshold(best[1], best[2], False, equation, "numeric")
 
 
-#: Upper end of the numerical crossing scan (a positive kernel crossing there needs
-#: ``κ >= 1e5``; none of the kernels here has no crossing and a non-rational transform).
+#: Upper end of the numerical crossing scan: a crossing beyond it needs ``κ >= 1e5``.
+#: (The non-rational kernels here all cross; rational ones use Routh–Hurwitz instead.)
 _NUMERIC_OMEGA_MAX = 1e5
 
 
@@ -595,6 +595,3 @@ def erlang_threshold_formula() -> sp.Expr:
     """``κ*(k) = k tan(π/2k) / cos(π/2k)^k`` for Erlang-k, derived by the phase method."""
     return critical_kappa(erlang()).kappa
 
-
-def _float(expr: sp.Expr) -> float:
-    return math.inf if expr == sp.oo else float(expr)
