@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from sdde._merge_kernel import merge_rows
 from sdde._numerics import FloatArray
 from sdde.delays import DelayLaw
 
@@ -43,8 +44,7 @@ def push_schedule(
     times : ndarray, shape (n_pushes,)
     workers : ndarray of int, shape (n_pushes,)
     """
-    times, workers = [], []
-    first_worker = 0
+    rows, counts = [], []
     for n, law in groups:
         start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)
         per_worker = horizon / law.mean
@@ -57,15 +57,12 @@ def push_schedule(
             more = law.sample(rng, (n, m))
             arrivals = np.concatenate([arrivals, arrivals[:, -1:] + np.cumsum(more, axis=1)],
                                       axis=1)
-        inside = arrivals <= horizon
-        times.append(arrivals[inside])
-        ids = np.broadcast_to(np.arange(first_worker, first_worker + n)[:, None], arrivals.shape)
-        workers.append(ids[inside])
-        first_worker += n
-    all_times = np.concatenate(times)
-    all_workers = np.concatenate(workers).astype(np.int64)
-    order = np.argsort(all_times, kind="stable")
-    return all_times[order], all_workers[order]
+        rows.append(arrivals)
+        counts.append(np.count_nonzero(arrivals <= horizon, axis=1))
+    width = max(a.shape[1] for a in rows)
+    table = rows[0] if len(rows) == 1 else np.vstack(
+        [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.inf) for a in rows])
+    return merge_rows(table, np.concatenate(counts).astype(np.int64), float(horizon))
 
 
 def previous_push(workers: IntArray) -> IntArray:
