@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sdde.delays import DelayLaw
     from sdde.integrator import Solution, solve
     from sdde.kernels import DelayKernel, StepPolicy
+    from sdde.logistic import LogisticRegressionObjective
     from sdde.model import AsyncSGDModel
     from sdde.moments import Moments, exact_moments
     from sdde.noise import brownian_increments
@@ -74,6 +75,7 @@ _PUBLIC = {
     "Moments": "sdde.moments",
     "brownian_increments": "sdde.noise",
     "QuadraticObjective": "sdde.objectives",
+    "LogisticRegressionObjective": "sdde.logistic",
     "SimulationResult": "sdde.simulator",
     "simulate": "sdde.simulator",
 }
@@ -90,6 +92,7 @@ __all__ = [
     "Diffusion",
     "HessianSpectrum",
     "LinearDrift",
+    "LogisticRegressionObjective",
     "Moments",
     "QuadraticObjective",
     "RunTime",
