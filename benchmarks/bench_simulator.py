@@ -114,6 +114,7 @@ def _split_once(model: sdde.AsyncSGDModel, n_updates: int, replicas: int,
         accepted = np.zeros(n_events, dtype=np.bool_)
         delay = np.full(n_events, np.nan)
         loss, loss_time = np.full(n_records, np.nan), np.full(n_records, np.nan)
+        no_theta_record = np.empty((0, d))
         status = RUNNING
         for first in range(0, n_events, chunk):
             t = time.perf_counter()
@@ -123,7 +124,7 @@ def _split_once(model: sdde.AsyncSGDModel, n_updates: int, replicas: int,
             status = run_events(first, workers, times, z, objective.curvatures, noise_sd, LR,
                                 factors, -1, theta, snapshots, pulled_version, pulled_time,
                                 counters, staleness, accepted, delay, loss, loss_time,
-                                n_updates, RECORD_EVERY, 1e100)
+                                no_theta_record, n_updates, RECORD_EVERY, 1e100)
             spent["events"] += time.perf_counter() - t
             if status != RUNNING:
                 break

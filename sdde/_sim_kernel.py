@@ -22,11 +22,12 @@ def run_events(first: int, workers: np.ndarray, times: FloatArray, z: FloatArray
                threshold: int, theta: FloatArray, snapshots: FloatArray,
                pulled_version: np.ndarray, pulled_time: FloatArray, counters: np.ndarray,
                staleness: np.ndarray, accepted: np.ndarray, delay: FloatArray,
-               loss: FloatArray, loss_time: FloatArray, n_updates: int, record_every: int,
-               bound: float) -> int:
+               loss: FloatArray, loss_time: FloatArray, theta_record: FloatArray,
+               n_updates: int, record_every: int, bound: float) -> int:
     """Apply the pushes ``first, …, first + len(z) − 1``; return a status code.
 
-    ``counters = [updates applied, loss records written, last event index]``.
+    ``counters = [updates applied, loss records written, last event index]``;
+    ``theta_record`` has one row per record, or none (then θ is not recorded).
     """
     d = theta.shape[0]
     grad = np.empty(d)
@@ -56,6 +57,9 @@ def run_events(first: int, workers: np.ndarray, times: FloatArray, z: FloatArray
                     value += 0.5 * curvatures[i] * theta[i] * theta[i]
                 loss[counters[1]] = value
                 loss_time[counters[1]] = times[e]
+                if theta_record.shape[0] > 0:
+                    for i in range(d):
+                        theta_record[counters[1], i] = theta[i]
                 counters[1] += 1
         for i in range(d):  # the worker pulls the current parameters
             snapshots[w, i] = theta[i]

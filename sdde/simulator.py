@@ -63,6 +63,8 @@ class SimulationResult:
         ``"finished"`` or ``"diverged"`` per replica.
     diverged_at : ndarray, shape (replicas,)
         Time of the update that left the bound (``inf`` if none).
+    theta : ndarray, shape (replicas, n_records, d), or None
+        The parameters at the loss records (only with ``record_theta=True``).
     """
 
     times: FloatArray
@@ -74,6 +76,7 @@ class SimulationResult:
     loss: FloatArray
     status: tuple[str, ...]
     diverged_at: FloatArray
+    theta: FloatArray | None = None
 
     @property
     def arrival_rate(self) -> float:
@@ -89,7 +92,7 @@ class SimulationResult:
 def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
              replicas: int = 1, theta0: float | FloatArray = 1.0,
              start: Literal["stationary", "lockstep"] = "stationary",
-             record_every: int = 1, bound: float = 1e100,
+             record_every: int = 1, record_theta: bool = False, bound: float = 1e100,
              engine: Literal["compiled", "python"] = "compiled") -> SimulationResult:
     """Simulate asynchronous SGD on the model's quadratic loss, exactly.
 
@@ -114,6 +117,8 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
         equilibrium law) or together at ``t = 0`` (the first push after a full round).
     record_every : int
         Record the loss every this many updates.
+    record_theta : bool
+        Record the parameters too (in the modes' order, :attr:`AsyncSGDModel.curvatures`).
     bound : float
         A run stops, as diverged, when a parameter leaves ``[−bound, bound]``.
     engine : {"compiled", "python"}
@@ -129,7 +134,8 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
     objective = QuadraticObjective(curvatures=model.curvatures, noise=model.noise_variances)
     return run(model.cluster, objective, lr=model.lr, policy=model.policy,
                n_updates=n_updates, rng=rng, replicas=replicas, theta0=start_theta,
-               start=start, record_every=record_every, bound=bound, engine=engine)
+               start=start, record_every=record_every, record_theta=record_theta,
+               bound=bound, engine=engine)
 
 
 def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: int,
@@ -137,8 +143,8 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
         policy: StepPolicy | Callable[[np.ndarray], FloatArray] | None = None,
         replicas: int = 1, theta0: float | FloatArray = 1.0,
         start: Literal["stationary", "lockstep"] = "stationary", record_every: int = 1,
-        bound: float = 1e100, engine: Literal["compiled", "python"] = "compiled"
-        ) -> SimulationResult:
+        record_theta: bool = False, bound: float = 1e100,
+        engine: Literal["compiled", "python"] = "compiled") -> SimulationResult:
     """:func:`simulate` for any cluster, objective and step policy.
 
     ``objective`` is a :class:`~sdde.objectives.QuadraticObjective` (compiled or Python
@@ -167,8 +173,8 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
     acceptance = cluster.accepted_rate / cluster.arrival_rate
     def one(stream: np.random.Generator) -> dict:
         return _replica(groups, cluster, objective, lr, factors, theta_start, n_updates,
-                        acceptance, stream, start == "stationary", record_every, bound,
-                        engine)
+                        acceptance, stream, start == "stationary", record_every,
+                        record_theta, bound, engine)
 
     streams = block_streams(rng, replicas)
     threads = min(replicas, os.cpu_count() or 1) if engine == "compiled" else 1
@@ -209,8 +215,8 @@ class _State:
 
 def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: float,
              factors: FloatArray, theta0: FloatArray, n_updates: int, acceptance: float,
-             rng: np.random.Generator, stationary: bool, record_every: int, bound: float,
-             engine: str) -> dict:
+             rng: np.random.Generator, stationary: bool, record_every: int,
+             record_theta: bool, bound: float, engine: str) -> dict:
     n = cluster.n_workers
     # pushes needed: n_updates / acceptance, plus ~6 standard deviations and a full round
     needed = n_updates / acceptance
@@ -219,7 +225,7 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
         times, workers = push_schedule(groups, horizon, rng, stationary=stationary)
         out = _replay(times, workers, n, objective, lr, factors,
                       -1 if cluster.threshold is None else cluster.threshold, theta0,
-                      n_updates, rng, record_every, bound, engine)
+                      n_updates, rng, record_every, record_theta, bound, engine)
         if out["status"] != "exhausted":
             return out
         horizon *= 2.0  # rare (a long threshold transient): draw a longer schedule
@@ -227,8 +233,8 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
 
 def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientOracle,
             lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
-            n_updates: int, rng: np.random.Generator, record_every: int, bound: float,
-            engine: str) -> dict:
+            n_updates: int, rng: np.random.Generator, record_every: int, record_theta: bool,
+            bound: float, engine: str) -> dict:
     state = _State(theta=theta0.copy(), snapshots=np.tile(theta0, (n, 1)),
                    pulled_version=np.zeros(n, dtype=np.int64), pulled_time=np.zeros(n),
                    counters=np.zeros(3, dtype=np.int64))
@@ -239,10 +245,13 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
     n_records = n_updates // record_every + 1
     loss = np.full(n_records, np.nan)
     loss_time = np.full(n_records, np.nan)
+    theta_record = np.full((n_records if record_theta else 0, theta0.size), np.nan)
     loss[0], loss_time[0] = objective.loss(theta0), 0.0
+    if record_theta:
+        theta_record[0] = theta0
     state.counters[1] = 1
     arrays = (state.theta, state.snapshots, state.pulled_version, state.pulled_time,
-              state.counters, staleness, accepted, delay, loss, loss_time)
+              state.counters, staleness, accepted, delay, loss, loss_time, theta_record)
     if isinstance(objective, QuadraticObjective):
         status = _quadratic_events(objective, workers, times, rng, lr, factors, threshold,
                                    arrays, n_updates, record_every, bound, engine)
@@ -254,8 +263,8 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
                                 lambda x: float(objective.loss(x.copy())), lr, factors,
                                 threshold, state.theta, state.snapshots,
                                 state.pulled_version, state.pulled_time, state.counters,
-                                staleness, accepted, delay, loss, loss_time, n_updates,
-                                record_every, bound)
+                                staleness, accepted, delay, loss, loss_time, theta_record,
+                                n_updates, record_every, bound)
     if status == RUNNING:
         return {"status": "exhausted"}
     last = int(state.counters[2]) + 1
@@ -263,6 +272,7 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
     return {"status": "diverged" if diverged else "finished", "times": times[:last],
             "staleness": staleness[:last], "delay": delay[:last], "accepted": accepted[:last],
             "loss": loss, "loss_time": loss_time,
+            "theta": theta_record if record_theta else None,
             "diverged_at": float(times[last - 1]) if diverged else math.inf}
 
 
@@ -274,7 +284,7 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
     """The quadratic event loop (compiled or Python) over chunks of pre-drawn normals."""
     d, n_events = objective.dim, times.size
     (theta, snapshots, version, pulled_at, counters, staleness, accepted, delay, loss,
-     loss_time) = arrays
+     loss_time, theta_record) = arrays
     h, noise_sd = objective.curvatures, np.sqrt(objective.noise)
 
     def loss_of(x: FloatArray) -> float:
@@ -290,8 +300,8 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
         if engine == "compiled":
             status = run_events(first, workers, times, z, h, noise_sd, lr, factors, threshold,
                                 theta, snapshots, version, pulled_at, counters, staleness,
-                                accepted, delay, loss, loss_time, n_updates, record_every,
-                                bound)
+                                accepted, delay, loss, loss_time, theta_record, n_updates,
+                                record_every, bound)
         else:
             def gradient(e: int, pulled: FloatArray, z: FloatArray = z,
                          first: int = first) -> FloatArray:
@@ -300,7 +310,7 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
             status = _events_python(first, z.shape[0], workers, times, gradient, loss_of, lr,
                                     factors, threshold, theta, snapshots, version, pulled_at,
                                     counters, staleness, accepted, delay, loss, loss_time,
-                                    n_updates, record_every, bound)
+                                    theta_record, n_updates, record_every, bound)
         if status != RUNNING:
             break
     return status
@@ -312,12 +322,13 @@ def _events_python(first: int, n_new: int, workers: np.ndarray, times: FloatArra
                    threshold: int, theta: FloatArray, snapshots: FloatArray,
                    pulled_version: np.ndarray, pulled_time: FloatArray, counters: np.ndarray,
                    staleness: np.ndarray, accepted: np.ndarray, delay: FloatArray,
-                   loss: FloatArray, loss_time: FloatArray, n_updates: int,
-                   record_every: int, bound: float) -> int:
+                   loss: FloatArray, loss_time: FloatArray, theta_record: FloatArray,
+                   n_updates: int, record_every: int, bound: float) -> int:
     """The event loop, written to be read: the specification the compiled loop follows.
 
     ``gradient(e, θ_pulled)`` is the stochastic gradient of push ``e`` at the parameters
-    its worker pulled; ``loss_of(θ)`` the recorded loss.
+    its worker pulled; ``loss_of(θ)`` the recorded loss; ``theta_record`` gets θ at
+    each record when it has rows.
     """
     for e in range(first, first + n_new):
         w = workers[e]
@@ -332,6 +343,8 @@ def _events_python(first: int, n_new: int, workers: np.ndarray, times: FloatArra
             if counters[0] % record_every == 0:
                 loss[counters[1]] = loss_of(theta)
                 loss_time[counters[1]] = times[e]
+                if theta_record.shape[0]:
+                    theta_record[counters[1]] = theta
                 counters[1] += 1
         snapshots[w] = theta  # the worker pulls the new parameters
         pulled_version[w], pulled_time[w] = counters[0], times[e]
@@ -357,4 +370,5 @@ def _stack(rows: list[dict]) -> SimulationResult:
         loss_times=np.vstack([row["loss_time"] for row in rows]),
         loss=np.vstack([row["loss"] for row in rows]),
         status=tuple(row["status"] for row in rows),
-        diverged_at=np.array([row["diverged_at"] for row in rows]))
+        diverged_at=np.array([row["diverged_at"] for row in rows]),
+        theta=None if rows[0]["theta"] is None else np.stack([row["theta"] for row in rows]))

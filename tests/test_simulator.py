@@ -665,3 +665,76 @@ def test_object_without_the_oracle_methods_is_refused() -> None:
     with pytest.raises(ValueError, match="stochastic_gradient"):
         run(Cluster(workers=2, delay=EXP), object(), lr=0.1, n_updates=10,  # type: ignore[arg-type]
             rng=np.random.default_rng(0))
+
+
+# =========================================================== recording the parameters
+
+
+def test_recorded_theta_gives_the_recorded_loss():
+    """Independent answer: the loss definition ½ Σ h θ². Three noisy modes given in
+    descending order (simulate records them ascending, the curvatures' order), 3 replicas,
+    a record every 7 updates. The terms are non-negative, so summing them in another order
+    changes the sum by at most d eps relative, and each term ((½h)θ)θ rounds 3 times:
+    rtol (d + 3) eps."""
+    h_desc = np.array([8.0, 2.0, 0.5])
+    model = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=8, delay=SHIFTED),
+                          spectrum=HessianSpectrum(eigenvalues=h_desc), noise=(0.0, 0.3, 1.0))
+    res = simulate(model, n_updates=1400, rng=np.random.default_rng(4), replicas=3,
+                   theta0=[3.0, -2.0, 1.0], record_every=7, record_theta=True)
+    assert res.theta is not None
+    assert res.theta.shape == (3, 1400 // 7 + 1, 3)
+    np.testing.assert_array_equal(res.theta[:, 0], np.tile([1.0, -2.0, 3.0], (3, 1)))
+    h = np.sort(h_desc)
+    np.testing.assert_allclose(0.5 * (res.theta**2) @ h, res.loss, rtol=6 * EPS, atol=0)
+    assert np.all(np.isfinite(res.theta))
+
+
+def test_recorded_theta_one_worker_is_gradient_descent():
+    """Independent answer: one worker, deterministic rounds, no noise: every update is fresh,
+    θ_k = θ_0 (1 − η h)^k. Each step rounds twice (relative), so after k <= 60 steps the
+    relative error is below 2 k eps < 3e-14."""
+    res = run(Cluster(workers=1, delay=POINT), one_mode(h=2.0), lr=0.1, n_updates=60,
+              rng=np.random.default_rng(0), theta0=1.5, record_theta=True)
+    assert res.theta is not None
+    k = np.arange(61)
+    np.testing.assert_allclose(res.theta[0, :, 0], 1.5 * 0.8**k, rtol=3e-14, atol=0)
+
+
+@pytest.mark.parametrize(("cluster", "kw"), [
+    (Cluster(workers=8, delay=EXP, threshold=5), {"replicas": 2, "record_every": 3}),
+    (Cluster(workers=6, delay=GAMMA4), {"policy": StepPolicy("inverse")}),
+    (Cluster(workers=8, delay=POINT), {"lr": 0.6, "bound": 1e6}),  # diverges
+], ids=["threshold-replicas", "inverse", "diverging"])
+def test_recorded_theta_compiled_equals_python(cluster, kw):
+    """Independent answer: the plain-Python loop; same schedule, normals and float
+    operations, so θ is bit-identical (NaN rows after a divergence included)."""
+    kw = {"lr": 0.01, **kw}
+    a = go(cluster, THREE_MODES, n_updates=1500, seed=5, engine="compiled",
+           record_theta=True, **kw)
+    b = go(cluster, THREE_MODES, n_updates=1500, seed=5, engine="python",
+           record_theta=True, **kw)
+    assert_same(a, b)
+    assert a.theta is not None and b.theta is not None
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+def test_recorded_theta_is_nan_exactly_where_the_loss_is():
+    """After a divergence nothing is recorded: θ rows are NaN where the loss is NaN, and
+    finite where it is finite."""
+    res = go(Cluster(workers=8, delay=POINT), THREE_MODES, lr=0.6, bound=1e6,
+             n_updates=1500, seed=21, record_theta=True)
+    assert res.status == ("diverged",) and res.theta is not None
+    missing = np.isnan(res.loss[0])
+    assert missing.any() and not missing.all()
+    assert np.all(np.isnan(res.theta[0][missing]))
+    assert np.all(np.isfinite(res.theta[0][~missing]))
+
+
+def test_theta_is_none_without_the_flag_and_does_not_change_the_run():
+    """record_theta only adds a record: every other array is bit-identical."""
+    cluster = Cluster(workers=4, delay=EXP)
+    plain = go(cluster, THREE_MODES, n_updates=500, seed=9)
+    recorded = go(cluster, THREE_MODES, n_updates=500, seed=9, record_theta=True)
+    assert plain.theta is None
+    assert recorded.theta is not None
+    assert_same(plain, recorded)
