@@ -1,13 +1,18 @@
 """The discrete-time counterpart: asynchronous SGD counted in server updates.
 
-Between consecutive arrivals nothing happens, so the mean of a mode obeys the exact
-recursion ``m_{t+1} = m_t − α Σ_s q_s m_{t−s}``, with ``α = η h`` and ``q_s`` the
-probability that an arriving gradient has staleness ``s`` *and* is applied, times the
-step-policy factor ``g(s)`` (``q_s = g(s) p_s 1{s <= K}``). Its characteristic equation
-is ``ζ − 1 + α Q(1/ζ) = 0`` with ``Q(y) = Σ q_s y^s``; the mean converges iff every
-root has ``|ζ| < 1``. The continuous model is its limit for many workers and small
-``α`` (``κ = α n``, ``ζ ≈ e^{z / n}``); with few workers or large ``α`` the two differ
-and this is the one to believe. Derivation: ``theory/stability.md`` §6.
+Between consecutive arrivals nothing happens. If the staleness of each update were drawn
+independently of the past, the mean of a mode would obey the recursion
+``m_{t+1} = m_t − α Σ_s q_s m_{t−s}``, with ``α = η h`` and ``q_s`` the probability that
+an arriving gradient has staleness ``s`` *and* is applied, times the step-policy factor
+``g(s)`` (``q_s = g(s) p_s 1{s <= K}``). Its characteristic equation is
+``ζ − 1 + α Q(1/ζ) = 0`` with ``Q(y) = Σ q_s y^s``; the mean converges iff every root has
+``|ζ| < 1``. The continuous model is its limit for many workers and small ``α``
+(``κ = α n``, ``ζ ≈ e^{z / n}``). Derivation: ``theory/stability.md`` §6.
+
+In a real server successive staleness values are *not* independent (a worker's staleness
+counts the others' pushes since its own last one), so the recursion is exact only when
+the staleness is constant (deterministic rounds: ``S = n − 1``) and an approximation
+otherwise; ``theory/validation.md`` measures how good (``sdde.validate``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numbers
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
+from scipy import optimize, signal
 
 from sdde._numerics import ComplexArray, FloatArray
 from sdde._winding import certified_arg_change
@@ -198,3 +203,82 @@ def dominant_root(alpha: float, weights: npt.ArrayLike) -> complex:
     return complex(top[np.argmax(top.imag)])
 
 
+
+
+def discrete_moments(alpha: float, weights: npt.ArrayLike, n_steps: int, *,
+                     x0: float = 1.0, noise: float = 0.0) -> tuple[FloatArray, FloatArray]:
+    """Mean and variance of the recursion after ``0, 1, …, n_steps`` updates.
+
+    ``x_{t+1} = x_t − α Σ_s q_s x_{t−s} + ε_t`` with ``Var ε_t = noise`` (independent),
+    started from the constant history ``x_t = x0`` for ``t <= 0`` (every worker pulled
+    the starting point).
+
+    Parameters
+    ----------
+    alpha : float
+        Per-update gain ``α = η h``.
+    weights : array_like
+        ``q_s`` for ``s = 0, 1, …``.
+    n_steps : int
+        Updates to compute.
+    x0 : float
+        Starting value (and history).
+    noise : float
+        Variance added per update (``η² c`` for gradient-noise variance ``c``).
+
+    Returns
+    -------
+    mean, variance : ndarray, shape (n_steps + 1,)
+
+    Notes
+    -----
+    The recursion is the IIR filter ``x[t] = x[t−1] − α Σ_s q_s x[t−1−s] + ε[t−1]``
+    (``scipy.signal.lfilter``); the variance is ``noise · Σ_{j <= t} g_j²`` with ``g``
+    its impulse response.
+
+    Examples
+    --------
+    >>> mean, var = discrete_moments(0.5, [1.0], 3, noise=1.0)  # x ← x/2 + ε
+    >>> mean.tolist(), var.tolist()
+    ([1.0, 0.5, 0.25, 0.125], [0.0, 1.0, 1.25, 1.3125])
+    """
+    _check_alpha(alpha)
+    q = staleness_weights(weights)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 0:
+        raise ValueError(f"n_steps must be a whole number >= 0, got {n_steps!r}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    b, a = np.array([0.0, 1.0]), np.zeros(q.size + 1)
+    a[0], a[1] = 1.0, -1.0
+    a[1:] += alpha * q
+    history = signal.lfiltic(b, a, y=np.full(a.size - 1, float(x0)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = signal.lfilter(b, a, np.zeros(n_steps), zi=history)[0]
+        impulse = signal.lfilter(b, a, np.eye(1, n_steps + 1).ravel())
+        variance = (noise * np.cumsum(impulse * impulse) if noise > 0
+                    else np.zeros(n_steps + 1))  # no noise: no variance, even if unstable
+    return np.concatenate(([float(x0)], mean)), np.asarray(variance, dtype=np.float64)
+
+
+def discrete_stationary_variance(alpha: float, weights: npt.ArrayLike, noise: float) -> float:
+    """``lim Var x_t`` of :func:`discrete_moments` (``inf`` when the recursion is unstable).
+
+    The impulse response is summed over a doubling horizon until its last half adds less
+    than ``1e-12`` of the total.
+
+    Examples
+    --------
+    >>> round(discrete_stationary_variance(0.5, [1.0], 1.0), 12)  # 1 / (1 − 1/4)
+    1.333333333333
+    """
+    n_steps = 1024
+    while True:
+        _, var = discrete_moments(alpha, weights, n_steps, noise=noise)
+        total, half = float(var[-1]), float(var[n_steps // 2])
+        if not math.isfinite(total) or total > 1e150 * max(noise, 1e-300):
+            return math.inf
+        if total - half <= 1e-12 * total:
+            return total
+        if n_steps >= 1 << 26:
+            return math.inf  # still growing after 67 million updates: not stationary
+        n_steps *= 2
