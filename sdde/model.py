@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -141,12 +141,18 @@ class AsyncSGDModel:
         return (self.cluster.link is not None or self.cluster.threshold is not None
                 or not self.policy.is_constant)
 
-    def staleness_weights(self) -> FloatArray:
+    def staleness_weights(self, method: Literal["poisson", "exact"] = "poisson") -> FloatArray:
         """``q_s = g(s) P(S = s | accepted)`` for ``s <= K``: the discrete-time kernel.
 
-        Time counts applied updates; the staleness law is the cluster's Poisson law.
+        Time counts applied updates. ``method`` picks the staleness law: the cluster's
+        Poisson approximation, or the exact renewal law (only where it has a closed form,
+        :attr:`Cluster.renewal_exact`; it makes the discrete-time model exact for
+        deterministic rounds, ``docs/validation.md``).
         """
-        law = self.cluster.staleness("poisson")
+        if method == "exact" and not self.cluster.renewal_exact:
+            raise ValueError("the exact staleness law has no closed form for this cluster "
+                             "(simulated laws and thresholds): use method='poisson'")
+        law = self.cluster.staleness(method)
         p = np.asarray(law.probabilities, dtype=np.float64).copy()
         if self.cluster.threshold is not None:
             p[self.cluster.threshold + 1:] = 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize
@@ -37,6 +37,9 @@ FEW_WORKERS = 8
 LARGE_STEP = 0.1
 #: Relative disagreement of the two models' thresholds or decay rates that is flagged.
 DISAGREEMENT = 0.1
+#: Up to this many workers the discrete check uses the exact renewal staleness law
+#: (where it has a closed form; about 0.1 s at 64 workers), else the Poisson law.
+EXACT_STALENESS_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,13 @@ class DiscreteCheck:
     stable: bool | None
     spectral_radius: float
     decay_rate: float
+    staleness: str = "poisson"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
         return {"critical_lr": finite_or_none(self.critical_lr), "stable": self.stable,
                 "spectral_radius": self.spectral_radius,
-                "decay_rate": finite_or_none(self.decay_rate)}
+                "decay_rate": finite_or_none(self.decay_rate), "staleness": self.staleness}
 
 
 @dataclass(frozen=True)
@@ -431,7 +435,9 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
 # -------------------------------------------------------------- discrete model
 def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     """The discrete-time prediction, when the staleness support is small enough."""
-    q = discrete.staleness_weights(model.staleness_weights())
+    exact = model.cluster.renewal_exact and model.n_workers <= EXACT_STALENESS_WORKERS
+    method: Literal["poisson", "exact"] = "exact" if exact else "poisson"
+    q = discrete.staleness_weights(model.staleness_weights(method))
     if q.size > discrete.MAX_DEGREE:
         return None  # hundreds of workers: the continuous model is the accurate one
     alpha_star = discrete.discrete_critical_alpha(q)
@@ -442,7 +448,7 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     rate = -math.log(radius) * model.cluster.accepted_rate if radius > 0 else math.inf
     return DiscreteCheck(critical_lr=alpha_star / model.spectrum.h_max,
                          stable=None if count is None else count == 0,
-                         spectral_radius=radius, decay_rate=rate)
+                         spectral_radius=radius, decay_rate=rate, staleness=method)
 
 
 def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult], kappa_star: float,
@@ -453,6 +459,12 @@ def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult], kappa_star: flo
                    "imaginary axis, so convergence is not exponential in the end; the "
                    "decay rate shown is that of the transient (law below its 99.9% "
                    "quantile), after which the error decays like the delay law's tail")
+    if math.isinf(kappa_star):
+        out.append("the SDDE finds no divergence threshold for this delay law (its kernel "
+                   "never crosses), but the exact simulator does diverge at a finite "
+                   "learning rate (exponential rounds: κ = η·n·h_max ≈ 3 with 2 workers, "
+                   "growing about like 1.8·√n; docs/validation.md); measure it with "
+                   "sdde.validate.measured_threshold")
     crossing = [r for r in modes if r.stable != (r.kappa < kappa_star) and r.stable is not None]
     if crossing:
         out.append(f"the certified root count and the threshold scan disagree for "

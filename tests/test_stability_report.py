@@ -158,10 +158,40 @@ def test_few_workers_discrete_check() -> None:
     r = analyze_stability(m, optimise_workers=False)
     assert any("continuous model is coarse" in w for w in r.warnings)
     assert r.discrete is not None
-    expected = discrete.discrete_critical_alpha(m.staleness_weights()) / 2.0
+    # two gamma workers: the exact renewal staleness law is used (closed form, n <= 64)
+    assert r.discrete.staleness == "exact"
+    expected = discrete.discrete_critical_alpha(m.staleness_weights("exact")) / 2.0
     assert r.discrete.critical_lr == pytest.approx(expected, rel=1e-12)
     assert r.discrete.stable is True
     json.dumps(r.discrete.to_dict(), allow_nan=False)
+
+
+def test_discrete_check_is_exact_for_deterministic_rounds() -> None:
+    # Deterministic rounds from stationary phases: every staleness is n − 1, so the
+    # discrete recursion is the real server and its threshold is Levin–May's
+    # 2 sin(π/(2(2S + 1))) (theory/derivations/discrete_constant_staleness.py).
+    n = 4
+    m = AsyncSGDModel(lr=0.1, cluster=Cluster(workers=n, delay=delays.parse(
+        "deterministic:value=1")), spectrum=HessianSpectrum.parse("1"))
+    r = analyze_stability(m, optimise_workers=False)
+    assert r.discrete is not None and r.discrete.staleness == "exact"
+    levin_may = 2.0 * math.sin(math.pi / (2 * (2 * (n - 1) + 1)))
+    assert r.discrete.critical_lr == pytest.approx(levin_may, rel=1e-9)
+
+
+def test_exact_staleness_weights_need_a_closed_form() -> None:
+    m = AsyncSGDModel(lr=0.1, cluster=Cluster(workers=4, delay=delays.parse(
+        "uniform:low=0,high=2")), spectrum=HessianSpectrum.parse("1"))
+    with pytest.raises(ValueError, match="no closed form"):
+        m.staleness_weights("exact")
+
+
+def test_never_crossing_law_warns_that_the_server_still_diverges() -> None:
+    m = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=8, delay=delays.parse(
+        "exponential:mean=1")), spectrum=HessianSpectrum.parse("1"))
+    r = analyze_stability(m, optimise_workers=False)
+    assert math.isinf(r.kappa_star)
+    assert any("measured_threshold" in w for w in r.warnings)
 
 
 def test_no_coarse_warning_for_many_workers_small_step() -> None:
