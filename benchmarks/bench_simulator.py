@@ -25,8 +25,8 @@ wall time of the whole call, while the parts in section 3 are timed alone in one
    drawing the push schedule (``push_schedule``), drawing the gradient normals, the event
    loop (``run_events``), and "other" (``simulate`` minus the three: step-policy factors,
    output arrays, padding the replicas into one result). Then, for one replica, the parts
-   of ``push_schedule``: the round draws, the sort of all pushes (a stable ``argsort`` of
-   ~10⁶ times and the two gathers), and the rest (cumulative sums, masks, concatenation).
+   of ``push_schedule``: the round draws, the merge of all pushes (``merge_rows``, a numba
+   bucket sort) and the rest, with the stable ``argsort`` it replaced timed beside it.
 4. d = 100, 10⁶ updates per replica, R = 1 and 4: throughput and the same split; there the
    floor is drawing the 10⁸ normals.
 """
@@ -43,6 +43,7 @@ import numpy as np
 from _common import fresh_interpreter_seconds, median_time
 
 import sdde
+from sdde._merge_kernel import arrivals, merge_rows
 from sdde._sim_kernel import RUNNING, run_events
 from sdde._staleness_sim import push_schedule
 from sdde.kernels import StepPolicy
@@ -237,7 +238,13 @@ def _print_split(label: str, model: sdde.AsyncSGDModel, replicas_list: tuple[int
 
 
 def bench_schedule_parts(model: sdde.AsyncSGDModel) -> None:
-    """One replica's ``push_schedule``: round draws, the sort of all pushes, the rest."""
+    """One replica's ``push_schedule``: round draws, the merge of all pushes, the rest.
+
+    The compiled push times and merge (``arrivals``, ``merge_rows``) are timed beside the
+    numpy construction ``push_schedule`` used before (cumulative sum, concatenation, mask,
+    stable ``argsort``: the baseline; both give the same schedule,
+    tests/properties/test_merge_properties.py).
+    """
     law = model.cluster.round_laws[0]
     n = model.cluster.n_workers
     horizon = _horizon(model, N_UPDATES)
@@ -248,27 +255,37 @@ def bench_schedule_parts(model: sdde.AsyncSGDModel) -> None:
     rng = np.random.default_rng(1)
     total = _median_time(lambda: push_schedule(groups, horizon, rng), repeats=5)
     draw = _median_time(lambda: law.sample(rng, (n, m)), repeats=5)
-    arrivals = np.cumsum(law.sample(rng, (n, m)), axis=1)
-    inside = arrivals <= horizon
-    times = arrivals[inside]  # worker by worker, each run sorted: what push_schedule sorts
-    ids = np.broadcast_to(np.arange(n)[:, None], arrivals.shape)[inside]
+    start, rounds = law.equilibrium().sample(rng, n), law.sample(rng, (n, m))
+    build = _median_time(lambda: arrivals(start, rounds, horizon), repeats=5)
+    pushes_by_worker, _ = arrivals(start, rounds, horizon)
+    merge_time = _median_time(lambda: merge_rows(pushes_by_worker, horizon), repeats=5)
 
-    def sort() -> tuple[np.ndarray, np.ndarray]:
+    def numpy_baseline() -> tuple[np.ndarray, np.ndarray]:
+        """What push_schedule did before: cumsum, concatenate, mask, stable argsort."""
+        pushes = np.concatenate([start[:, None], start[:, None] + np.cumsum(rounds, axis=1)],
+                                axis=1)
+        inside = pushes <= horizon
+        times = pushes[inside]
+        ids = np.broadcast_to(np.arange(n)[:, None], pushes.shape)[inside]
         order = np.argsort(times, kind="stable")
-        return times[order], ids[order]  # the two gathers push_schedule does
+        return times[order], ids[order]
 
-    sort_time = _median_time(sort, repeats=5)
-    pushes = times.size
-    rest = total - draw - sort_time
+    baseline = _median_time(numpy_baseline, repeats=5)
+    pushes = int(np.count_nonzero(pushes_by_worker <= horizon))
+    rest = total - draw - build - merge_time
     print(f"\ninside push_schedule, one replica: {n} workers x {m} rounds drawn, {pushes} "
           f"pushes kept (median of 5)")
     print(f"  {'part':44s} {'time s':>8s} {'ns/push':>8s} {'share':>6s}")
     for label, value in (("round draws, law.sample(rng, (n, m))", draw),
-                         ("stable argsort of all pushes + 2 gathers", sort_time),
-                         ("rest (cumsum, masks, concatenate)", rest),
+                         ("push times (arrivals)", build),
+                         ("merge of all pushes (merge_rows)", merge_time),
+                         ("rest (equilibrium draw, call overhead)", rest),
                          ("push_schedule total", total)):
         print(f"  {label:44s} {value:8.4f} {1e9 * value / pushes:8.1f} "
               f"{100 * value / total:5.0f}%")
+    both = build + merge_time
+    print(f"  baseline, numpy cumsum + stable argsort     {baseline:8.4f} "
+          f"{1e9 * baseline / pushes:8.1f}  (compiled: {baseline / both:.1f}x faster)")
 
 
 def bench_d1() -> None:

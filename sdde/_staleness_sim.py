@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from sdde._merge_kernel import merge_rows
+from sdde._merge_kernel import arrivals, merge_rows
 from sdde._numerics import FloatArray
 from sdde.delays import DelayLaw
 
@@ -44,25 +44,21 @@ def push_schedule(
     times : ndarray, shape (n_pushes,)
     workers : ndarray of int, shape (n_pushes,)
     """
-    rows, counts = [], []
+    rows = []
     for n, law in groups:
         start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)
         per_worker = horizon / law.mean
         spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
         m = math.ceil(per_worker + 8.0 * spread + 10.0)
-        rounds = law.sample(rng, (n, m))
-        arrivals = np.concatenate([start[:, None], start[:, None] + np.cumsum(rounds, axis=1)],
-                                  axis=1)
-        while np.any(arrivals[:, -1] < horizon):  # rare: extend the short rows
-            more = law.sample(rng, (n, m))
-            arrivals = np.concatenate([arrivals, arrivals[:, -1:] + np.cumsum(more, axis=1)],
-                                      axis=1)
-        rows.append(arrivals)
-        counts.append(np.count_nonzero(arrivals <= horizon, axis=1))
+        pushes, covered = arrivals(start, law.sample(rng, (n, m)), horizon)
+        while not covered:  # rare: extend the short rows
+            more, covered = arrivals(pushes[:, -1].copy(), law.sample(rng, (n, m)), horizon)
+            pushes = np.concatenate([pushes, more[:, 1:]], axis=1)
+        rows.append(pushes)
     width = max(a.shape[1] for a in rows)
     table = rows[0] if len(rows) == 1 else np.vstack(
         [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.inf) for a in rows])
-    return merge_rows(table, np.concatenate(counts).astype(np.int64), float(horizon))
+    return merge_rows(table, float(horizon))
 
 
 def previous_push(workers: IntArray) -> IntArray:
