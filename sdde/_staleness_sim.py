@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from sdde._merge_kernel import arrivals, merge_rows
 from sdde._numerics import FloatArray
 from sdde.delays import DelayLaw
 
@@ -44,6 +43,8 @@ def push_schedule(
     times : ndarray, shape (n_pushes,)
     workers : ndarray of int, shape (n_pushes,)
     """
+    from sdde._merge_kernel import arrivals, merge_rows  # numba: imported when first needed
+
     rows = []
     for n, law in groups:
         start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)

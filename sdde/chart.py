@@ -9,11 +9,12 @@ vectorised comparison, not a root search per point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sdde._numerics import FloatArray
+from sdde._numerics import FloatArray, finite_or_none
 from sdde.model import AsyncSGDModel
 from sdde.stability import critical_kappa
 
@@ -48,6 +49,43 @@ class StabilityChart:
         return np.asarray(self.kappa_star / self.workers, dtype=np.float64) / self._h_max
 
     _h_max: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: the grid, ``κ*`` and the boundary per worker count, verdicts."""
+        return {"workers": [int(n) for n in self.workers],
+                "lrs": [float(v) for v in self.lrs],
+                "critical_kappa": [finite_or_none(float(k)) for k in self.kappa_star],
+                "max_stable_lr": [finite_or_none(float(v)) for v in self.max_stable_lr],
+                "converges": self.stable.tolist()}
+
+    def summary(self, point: tuple[int, float], rows: int = 9) -> str:
+        """A few worker counts around ``point = (n, lr)``: boundary and verdict at ``lr``."""
+        n, lr = point
+        picks = np.unique(np.geomspace(self.workers[0], self.workers[-1], rows).round())
+        lines = [f"Stability chart around n = {n}, η = {lr:g} "
+                 f"(full grid {self.workers.size} × {self.lrs.size} in --json / --plot)",
+                 f"  {'workers':>8}  {'max stable lr':>14}  {'at η = ' + format(lr, 'g'):>14}"]
+        for k in picks.astype(np.int64):
+            i = int(np.argmin(np.abs(self.workers - k)))
+            bound = float(self.max_stable_lr[i])
+            verdict = "converges" if lr < bound else "DIVERGES"
+            mark = "  ← you" if self.workers[i] == n else ""
+            lines.append(f"  {int(self.workers[i]):>8}  {bound:>14.4g}  {verdict:>14}{mark}")
+        return "\n".join(lines)
+
+
+def chart_around(model: AsyncSGDModel, *, span: float = 8.0, n_workers: int = 40,
+                 n_lrs: int = 60) -> StabilityChart:
+    """A workers × learning-rate chart centred on the model's own point (log scales).
+
+    Worker counts from ``n / span`` to ``n · span`` (whole numbers, the model's ``n``
+    included) and learning rates from ``η / span²`` to ``η · span²``.
+    """
+    n, lr = model.n_workers, model.lr
+    workers = np.unique(np.concatenate([
+        np.geomspace(max(1.0, n / span), n * span, n_workers).round(), [n]])).astype(np.int64)
+    lrs = np.geomspace(lr / span**2, lr * span**2, n_lrs)
+    return stability_chart(model, workers, lrs)
 
 
 def stability_chart(model: AsyncSGDModel, workers: npt.ArrayLike,

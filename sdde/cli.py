@@ -15,8 +15,14 @@ from typing import TYPE_CHECKING, NoReturn
 from sdde._spec_examples import DELAY_SPEC_EXAMPLES
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sdde._progress import TerminalProgress
+    from sdde.chart import StabilityChart
     from sdde.cluster import Cluster
     from sdde.model import AsyncSGDModel
+    from sdde.report import ClusterReport
+    from sdde.simulation_report import SimulationReport
 
 PROG = "sdde-analyze"
 DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
@@ -52,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3\n"
                f"  {PROG} --workers 16 --threshold 10 --seed 7\n"
                f"  {PROG} --workers 32 --lr 0.01 --hessian 0.1:10:20:log --noise 1 "
-               "--target-loss 0.01",
+               "--target-loss 0.01\n"
+               f"  {PROG} --workers 8 --lr 0.1 --simulate --replicas 16 --plot out/\n"
+               f"  {PROG} --workers 32 --lr 0.05 --sweep",
     )
     p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
                    help="number of workers (default 32), or groups such as "
@@ -68,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shared link: each round gains n·S/C time units, "
                         "e.g. --bandwidth size=1,capacity=200")
     p.add_argument("--updates", type=_whole("--updates", 1), default=10_000, metavar="T",
-                   help="quote the run time for T updates (default 10000)")
+                   help="quote the run time for T updates, and simulate T updates with "
+                        "--simulate (default 10000)")
     p.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
                    help="also compute the exact staleness law (default on)")
     p.add_argument("--gradients", type=_whole("--gradients", 1), default=200_000,
@@ -81,15 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "a range 'lo:hi:n[:log]' or file:PATH (default 1)")
     p.add_argument("--noise", type=_nonnegative_float("--noise"), default=0.0, metavar="C",
                    help="gradient-noise variance per mode (default 0), e.g. --noise 0.5")
-    p.add_argument("--policy", default="constant", metavar="NAME",
+    p.add_argument("--step-policy", "--policy", dest="policy", default="constant",
+                   metavar="NAME",
                    help="staleness-dependent step: constant (default), inverse "
-                        "(η/(1+s)) or geometric:GAMMA (η·GAMMA^s)")
+                        "(η/(1+s)) or geometric:GAMMA (η·GAMMA^s), e.g. "
+                        "--step-policy geometric:0.9")
     p.add_argument("--target-loss", type=_positive_float("--target-loss"), default=None,
                    metavar="EPS", help="also report the time until the expected loss is "
                                        "below EPS")
     p.add_argument("--initial-error", type=_nonnegative_float("--initial-error"),
                    default=1.0, metavar="X0",
                    help="initial distance from the optimum along every mode (default 1)")
+    p.add_argument("--simulate", action="store_true",
+                   help="also run the exact async-SGD simulator (--replicas runs of "
+                        "--updates updates) and show it beside the model, e.g. "
+                        "--simulate --replicas 8")
+    p.add_argument("--replicas", type=_whole("--replicas", 1), default=8, metavar="R",
+                   help="independent simulated runs with --simulate (default 8)")
+    p.add_argument("--sweep", action="store_true",
+                   help="a workers × learning-rate stability chart around your setting "
+                        "(n/8 … 8n workers, η/64 … 64η)")
+    p.add_argument("--plot", default=None, metavar="DIR",
+                   help="write PNG figures into DIR: stability chart, rightmost roots, "
+                        "staleness law, loss curve, e.g. --plot figures/")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object instead of the table")
     return p
@@ -118,13 +141,12 @@ def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from sdde import __version__
-    from sdde._progress import TerminalProgress
     from sdde.report import analyze_cluster
     from sdde.stability_report import analyze_stability
 
     cluster = _cluster_from_args(args)
     model = _model_from_args(args, cluster)
-    bar = TerminalProgress("exact staleness law")
+    bar = _progress_bar("exact staleness law", args)
     try:
         report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
                                  rng=np.random.default_rng(args.seed),
@@ -133,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
-    bar = TerminalProgress("stability analysis")
+    bar = _progress_bar("stability analysis", args)
     try:
         stability = analyze_stability(model, target_loss=args.target_loss,
                                       initial_error=args.initial_error, progress=bar)
@@ -141,19 +163,98 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
+    simulation = _simulation(args, model) if args.simulate else None
+    chart = _chart(args, model) if args.sweep or args.plot else None
+    plots = _plots(args, model, report, chart, simulation) if args.plot else []
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
               "threshold": args.threshold, "bandwidth": args.bandwidth,
               "updates": args.updates, "exact": args.exact, "seed": args.seed,
               "hessian": args.hessian, "noise": args.noise, "policy": args.policy,
-              "target_loss": args.target_loss, "initial_error": args.initial_error}
+              "target_loss": args.target_loss, "initial_error": args.initial_error,
+              "simulate": args.simulate, "replicas": args.replicas, "sweep": args.sweep,
+              "plot": args.plot}
     if args.json:
-        print(json.dumps({"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
-                          "stability": stability.to_dict()}, allow_nan=False))
+        out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
+               "stability": stability.to_dict(),
+               "simulation": None if simulation is None else simulation.to_dict(),
+               "sweep": None if chart is None or not args.sweep else chart.to_dict(),
+               "plots": [str(p) for p in plots]}
+        print(json.dumps(out, allow_nan=False))
     else:
         print(f"sdde {__version__} · learning rate η = {args.lr:g} · seed {args.seed}")
         print(report.summary())
         print(stability.summary())
+        if simulation is not None:
+            print(simulation.summary())
+        if chart is not None and args.sweep:
+            print(chart.summary((model.n_workers, model.lr)))
+        if plots:
+            print(f"figures written: {', '.join(str(p) for p in plots)}")
     return 0
+
+
+def _progress_bar(label: str, args: argparse.Namespace) -> TerminalProgress:
+    """A progress bar on a terminal's stderr, silent with ``--json``."""
+    from sdde._progress import TerminalProgress
+
+    bar = TerminalProgress(label)
+    bar.enabled = bar.enabled and not args.json
+    return bar
+
+
+def _simulation(args: argparse.Namespace, model: AsyncSGDModel) -> SimulationReport:
+    import numpy as np
+
+    from sdde.simulation_report import simulate_report
+
+    # its own stream, so adding --simulate does not change the other figures
+    rng = np.random.default_rng([args.seed, 1])
+    bar = _progress_bar("simulation", args)
+    try:
+        return simulate_report(model, updates=args.updates, replicas=args.replicas,
+                               rng=rng, initial_error=args.initial_error,
+                               target_loss=args.target_loss, progress=bar)
+    finally:
+        bar.close()
+
+
+def _chart(args: argparse.Namespace, model: AsyncSGDModel) -> StabilityChart | None:
+    from sdde.chart import chart_around
+
+    if len(model.cluster.groups) != 1:
+        if args.sweep:
+            raise UsageError("--sweep needs a single worker group (the chart varies one "
+                             "worker count); drop --sweep or use one group")
+        return None
+    return chart_around(model)
+
+
+def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport,
+           chart: StabilityChart | None, simulation: SimulationReport | None) -> list[Path]:
+    import numpy as np
+
+    from sdde.plots import write_plots
+    from sdde.simulation_report import predicted_loss
+    from sdde.stability_report import rightmost_roots
+
+    if chart is None:
+        from sdde.chart import stability_chart
+
+        chart = stability_chart(model.with_workers(model.n_workers), [model.n_workers],
+                                [model.lr])
+    if simulation is not None and simulation.t.size:
+        t, predicted, simulated = simulation.t, simulation.predicted_loss, simulation.loss
+    else:
+        t = np.linspace(0.0, args.updates / model.cluster.accepted_rate, 200)
+        predicted, simulated = predicted_loss(model, t, args.initial_error), None
+    try:
+        return write_plots(args.plot, chart=chart, point=(model.n_workers, model.lr),
+                           roots=rightmost_roots(model), cluster=report, t=t,
+                           predicted_loss=predicted, simulated_loss=simulated,
+                           target=args.target_loss)
+    except OSError as exc:
+        raise UsageError(f"--plot: cannot write into {args.plot!r}: {exc.strerror or exc}"
+                         ) from None
 
 
 def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDModel:

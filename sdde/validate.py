@@ -20,12 +20,14 @@ import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
 from sdde import discrete
+from sdde._curves import first_crossing as _first_crossing
+from sdde._curves import fitted_decay_rate, on_grid
 from sdde._numerics import FloatArray
 from sdde.cluster import Cluster
 from sdde.model import AsyncSGDModel
@@ -46,8 +48,6 @@ _MAX_STEPS_UP = 150
 CONFIDENCE = 0.95
 #: Bootstrap resamples for intervals of curve functionals (decay rate, time to target).
 _BOOTSTRAP = 400
-#: The decay rate is fitted where the mean falls from e^-2 to e^-6 of its start.
-_FIT_WINDOW = (math.exp(-2.0), math.exp(-6.0))
 #: Grid points per fitted mean trajectory.
 _GRID = 2000
 #: SDDE moments: step (mean delays) of the coarse grid; Richardson with half of it.
@@ -158,18 +158,6 @@ def _simulate(model: AsyncSGDModel, *, n_updates: int, replicas: int,
                record_theta=record_theta)
 
 
-def _on_grid(result: SimulationResult, grid: FloatArray) -> FloatArray:
-    """Each replica's parameter (piecewise constant between updates) at ``grid``."""
-    assert result.theta is not None
-    out = np.empty((result.loss_times.shape[0], grid.size))
-    for r in range(out.shape[0]):
-        t, theta = result.loss_times[r], result.theta[r, :, 0]
-        ok = np.isfinite(t)
-        index = np.searchsorted(t[ok], grid, side="right") - 1
-        out[r] = theta[ok][index]
-    return out
-
-
 def _t_half_width(values: FloatArray) -> float:
     """Half-width of the Student-t interval for the mean of independent ``values``."""
     if values.size < 2:
@@ -191,31 +179,6 @@ def _bootstrap_half_width(rows: FloatArray, functional: Callable[[FloatArray], f
         return math.inf
     lo, hi = np.quantile(draws, [0.5 - CONFIDENCE / 2, 0.5 + CONFIDENCE / 2])
     return float(hi - lo) / 2.0
-
-
-def fitted_decay_rate(t: FloatArray, mean: FloatArray) -> float:
-    """Exponential rate of ``mean(t)`` where it falls from ``e^-2`` to ``e^-6`` of its start.
-
-    A least-squares line through ``log mean`` on that window; NaN if the curve does not
-    fall below ``e^-2``, leaves fewer than 8 points in the window, or swings below
-    ``−e^-6`` anywhere (an oscillating mean, whose window would sit on a zero crossing:
-    lower the gain).
-    """
-    start = mean[0]
-    ratio = mean / start
-    if np.any(ratio < -_FIT_WINDOW[1]):
-        return math.nan
-    below = np.flatnonzero(ratio < _FIT_WINDOW[0])
-    if below.size == 0:
-        return math.nan
-    first = int(below[0])
-    past = np.flatnonzero(ratio[first:] < _FIT_WINDOW[1])
-    last = first + int(past[0]) if past.size else ratio.size - 1
-    window = ratio[first:last + 1]
-    if window.size < 8 or np.any(window <= 0):
-        return math.nan
-    slope = np.polyfit(t[first:last + 1], np.log(window), 1)[0]
-    return float(-slope)
 
 
 def _sdde_moments(model: AsyncSGDModel, t_final: float, x0: float
@@ -305,7 +268,7 @@ def compare_decay_rate(cluster: Cluster, *, kappa: float, rng: np.random.Generat
     grid = np.linspace(0.0, horizon, _GRID)
     n_updates = math.ceil(1.2 * horizon * cluster.arrival_rate) + 2 * cluster.n_workers
     result = _simulate(model, n_updates=n_updates, replicas=replicas, rng=rng, theta0=1.0)
-    paths = _on_grid(result, grid)
+    paths = on_grid(result, grid)
     simulated = fitted_decay_rate(grid, paths.mean(axis=0))
     half = _bootstrap_half_width(paths, lambda m: fitted_decay_rate(grid, m), rng)
     q = exact_staleness_weights(cluster, rng)
@@ -317,12 +280,29 @@ def compare_decay_rate(cluster: Cluster, *, kappa: float, rng: np.random.Generat
                       predicted_discrete)
 
 
-def _decay_horizon(model: AsyncSGDModel) -> tuple[float, FloatArray, FloatArray]:
+def sdde_fitted_decay_rate(model: AsyncSGDModel, x0: float = 1.0) -> float:
+    """The SDDE's decay rate of the slowest mode, fitted like a simulated mean curve.
+
+    :func:`fitted_decay_rate` on the SDDE's mean of the slowest mode alone (no noise),
+    from ``x0``: the window e^-2 … e^-6 still holds some of the faster roots, so this is
+    the number to set beside a simulated fit, not ``−Re z₀``. NaN if that mode does not
+    decay.
+    """
+    one = replace(model, spectrum=HessianSpectrum.parse(repr(float(model.curvatures[0]))),
+                  noise=0.0)
+    try:
+        _, t, mean = _decay_horizon(one, x0)
+    except ValueError:
+        return math.nan
+    return fitted_decay_rate(t, mean)
+
+
+def _decay_horizon(model: AsyncSGDModel, x0: float = 1.0) -> tuple[float, FloatArray, FloatArray]:
     """A time by which the SDDE mean is below ``e^-8``, and that mean on a grid."""
     horizon = 20.0 * model.mean_delay / model.kappas[0]
     while True:
-        t, mean, _ = _sdde_moments(model, horizon, 1.0)
-        if np.any(np.abs(mean) < math.exp(-8.0)):
+        t, mean, _ = _sdde_moments(model, horizon, x0)
+        if np.any(np.abs(mean) < math.exp(-8.0) * abs(x0)):
             return horizon, t, mean
         if horizon > 1e4 * model.mean_delay / model.kappas[0]:
             raise ValueError(f"the SDDE mean does not decay at kappa = "
@@ -402,7 +382,7 @@ def compare_time_to_target(cluster: Cluster, *, kappa: float, rng: np.random.Gen
     grid = np.linspace(0.0, horizon, _GRID)
     n_updates = math.ceil(1.2 * horizon * cluster.arrival_rate) + 2 * cluster.n_workers
     result = _simulate(model, n_updates=n_updates, replicas=replicas, rng=rng, theta0=1.0)
-    squares = _on_grid(result, grid) ** 2
+    squares = on_grid(result, grid) ** 2
     simulated = _first_crossing(grid, squares.mean(axis=0), level)
     half = _bootstrap_half_width(squares, lambda m: _first_crossing(grid, m, level), rng)
     q = exact_staleness_weights(cluster, rng)
@@ -411,18 +391,6 @@ def compare_time_to_target(cluster: Cluster, *, kappa: float, rng: np.random.Gen
     predicted_discrete = _first_crossing(np.arange(steps + 1) / cluster.arrival_rate,
                                          m_d**2 + v_d, level)
     return Comparison("time to target", simulated, half, predicted, predicted_discrete)
-
-
-def _first_crossing(t: FloatArray, curve: FloatArray, level: float) -> float:
-    """First time ``curve`` is at or below ``level`` (linear interpolation; inf if never)."""
-    below = np.flatnonzero(curve <= level)
-    if below.size == 0:
-        return math.inf
-    i = int(below[0])
-    if i == 0:
-        return float(t[0])
-    c0, c1 = curve[i - 1], curve[i]
-    return float(t[i - 1] + (t[i] - t[i - 1]) * (c0 - level) / (c0 - c1))
 
 
 # ----------------------------------------------------------------- threshold

@@ -41,8 +41,8 @@ def test_json_has_stability_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.count("\n") == 1
     data = json.loads(out, parse_constant=_reject_constant)
     stab = data["stability"]
-    assert stab["kappa_star"] == pytest.approx(math.pi / 2, rel=1e-9)
-    assert stab["stable"] is True
+    assert stab["critical_kappa"] == pytest.approx(math.pi / 2, rel=1e-9)
+    assert stab["converges"] is True
     assert stab["max_stable_lr"] == pytest.approx(math.pi / 2 / 32, rel=1e-9)
     assert len(stab["modes"]) == 2 and stab["loss_floor"] > 0
     assert data["inputs"]["hessian"] == "0.5,1" and data["inputs"]["noise"] == 0.5

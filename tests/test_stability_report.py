@@ -203,8 +203,8 @@ def test_no_coarse_warning_for_many_workers_small_step() -> None:
 def test_to_dict_strict_json_and_summary(lr: float) -> None:
     r = analyze_stability(point_model(lr, 30, noise=0.5), target_loss=0.01)
     data = json.loads(json.dumps(r.to_dict(), allow_nan=False))
-    assert data["stable"] is (lr == 0.05)
-    assert data["kappa_star"] == pytest.approx(math.pi / 2, rel=1e-9)
+    assert data["converges"] is (lr == 0.05)
+    assert data["critical_kappa"] == pytest.approx(math.pi / 2, rel=1e-9)
     assert data["kappa_max"] == pytest.approx(lr * 30, rel=1e-12)
     assert data["time_to_target"] is None  # inf either way (floor / divergence)
     assert len(data["modes"]) == 1
