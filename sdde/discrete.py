@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, signal
+from scipy import optimize
 
 from sdde._numerics import ComplexArray, FloatArray
 from sdde._winding import certified_arg_change
@@ -242,6 +242,8 @@ def discrete_moments(alpha: float, weights: npt.ArrayLike, n_steps: int, *,
     >>> mean.tolist(), var.tolist()
     ([1.0, 0.5, 0.25, 0.125], [0.0, 1.0, 1.25, 1.3125])
     """
+    from scipy import signal  # imported here: scipy.signal costs 0.1 s at start-up
+
     _check_alpha(alpha)
     q = staleness_weights(weights)
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 0:

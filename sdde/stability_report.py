@@ -479,16 +479,19 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     exact = model.cluster.renewal_exact and model.n_workers <= EXACT_STALENESS_WORKERS
     method: Literal["poisson", "exact"] = "exact" if exact else "poisson"
     q = discrete.staleness_weights(model.staleness_weights(method))
+    # The scan costs O(S²) and the roots O(S³) in the largest staleness S: staleness
+    # values holding the last 1e-14 of the mass move the threshold and the roots by
+    # about α·1e-14 and are left out.
+    tail = np.cumsum(q[::-1])[::-1]
+    q = q[: int(np.flatnonzero(tail > 1e-14 * tail[0])[-1]) + 1]
     if q.size > discrete.MAX_DEGREE:
         return None  # hundreds of workers: the continuous model is the accurate one
     alpha_star = discrete.discrete_critical_alpha(q)
     alpha = float(model.alphas[-1])
     count = discrete.discrete_unstable_count(alpha, q)
-    # The spectral radius takes dense polynomial roots (cubic in the degree): staleness
-    # values holding the last 1e-12 of the mass move the dominant root by about α·1e-12
-    # and are left out of it.
-    tail = np.cumsum(q[::-1])[::-1]
-    short = q[: int(np.flatnonzero(tail > 1e-12 * tail[0])[-1]) + 1]
+    # the decay rate (four digits shown) from dense roots, cubic in the degree: the last
+    # 1e-9 of the mass is left out of it (≈ α·1e-9 on the coefficients)
+    short = q[: int(np.flatnonzero(tail > 1e-9 * tail[0])[-1]) + 1]
     radius = max(discrete.discrete_spectral_radius(a, short) for a in
                  {float(model.alphas[0]), float(model.alphas[-1])})
     rate = -math.log(radius) * model.cluster.accepted_rate if radius > 0 else math.inf
