@@ -6,11 +6,14 @@ Shared by :mod:`sdde.validate` and :mod:`sdde.simulation_report`.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sdde._numerics import FloatArray
-from sdde.simulator import SimulationResult
+
+if TYPE_CHECKING:
+    from sdde.simulator import SimulationResult
 
 #: The decay rate is fitted where the mean falls from e^-2 to e^-6 of its start.
 _FIT_WINDOW = (math.exp(-2.0), math.exp(-6.0))

@@ -20,12 +20,14 @@ from sdde._curves import first_crossing, fitted_decay_rate, loss_on_grid, on_gri
 from sdde._numerics import FloatArray, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.model import AsyncSGDModel
-from sdde.moments import exact_moments
+from sdde.moments import model_moments
 from sdde.objectives import QuadraticObjective
 from sdde.simulator import run, simulate
 
 #: Points of the loss curves in the report.
 CURVE_POINTS = 200
+#: The curves are computed this many times finer; crossings are read there.
+_FINE = 20
 #: Records per replica (the loss and θ are recorded every ``updates / RECORDS`` updates).
 RECORDS = 4000
 #: A mode's stationary variance is measured over the run's second half if the SDDE's
@@ -114,9 +116,7 @@ class SimulationReport:
             "predicted_decay_rate": finite_or_none(self.predicted_decay_rate),
             "stationary_variance": listed(self.stationary_variance),
             "predicted_stationary_variance": listed(self.predicted_variance),
-            "final_loss": finite_or_none(float(self.loss[-1])) if self.loss.size else None,
-            "predicted_final_loss": finite_or_none(float(self.predicted_loss[-1]))
-            if self.predicted_loss.size else None,
+            "late_loss": _late(self.loss), "predicted_late_loss": _late(self.predicted_loss),
             "target_loss": self.target_loss,
             "time_to_target": maybe(self.time_to_target),
             "predicted_time_to_target": maybe(self.predicted_time_to_target),
@@ -139,9 +139,8 @@ class SimulationReport:
                  num(self.decay_rate)),
                 ("stationary variance, slowest mode", num(float(self.predicted_variance[0])),
                  num(float(self.stationary_variance[0]))),
-                ("loss at the end", num(float(self.predicted_loss[-1]))
-                 if self.predicted_loss.size else "—",
-                 num(float(self.loss[-1])) if self.loss.size else "—")]
+                ("loss, mean over the run's second half", num(_late(self.predicted_loss)),
+                 num(_late(self.loss)))]
         if self.target_loss is not None:
             rows.append((f"time to loss {self.target_loss:g}",
                          num(self.predicted_time_to_target), num(self.time_to_target)))
@@ -205,16 +204,22 @@ def simulate_report(model: AsyncSGDModel, *, updates: int, replicas: int,
     variance = np.full(model.spectrum.n_modes, math.nan)
     if finished:
         end = min(float(np.nanmax(result.loss_times[r])) for r in finished)
-        t = np.linspace(0.0, end, CURVE_POINTS)
+        fine_t = np.linspace(0.0, end, _FINE * (CURVE_POINTS - 1) + 1)  # for crossings
         kept = _subset(result, finished)
-        loss = loss_on_grid(kept, t).mean(axis=0)
+        fine_loss = loss_on_grid(kept, fine_t).mean(axis=0)
+        fine_predicted = predicted_loss(model, fine_t, initial_error)
+        t, loss, predicted = fine_t[::_FINE], fine_loss[::_FINE], fine_predicted[::_FINE]
         decay = _decay_rate(model, float(rates[0]), updates, replicas, rng, initial_error)
         variance = _stationary_variances(kept, end, rates)
-        predicted = predicted_loss(model, t, initial_error)
+    else:
+        fine_t = fine_loss = fine_predicted = np.empty(0)
     report(1.0)
-    crossing = None if target_loss is None else first_crossing(t, loss, target_loss)
+    crossing = (None if target_loss is None
+                else first_crossing(fine_t, fine_loss, target_loss) if fine_t.size
+                else math.inf)
     predicted_crossing = (None if target_loss is None
-                          else first_crossing(t, predicted, target_loss))
+                          else first_crossing(fine_t, fine_predicted, target_loss)
+                          if fine_t.size else math.inf)
     diverged_at = float(np.min(result.diverged_at))
     return SimulationReport(
         replicas=replicas, updates=updates,
@@ -256,6 +261,13 @@ def _decay_rate(model: AsyncSGDModel, predicted_rate: float, updates: int,
     return fitted_decay_rate(t, on_grid(result, t, mode=0).mean(axis=0))
 
 
+def _late(curve: FloatArray) -> float | None:
+    """Mean of a loss curve over its second half (None if empty or not finite)."""
+    if not curve.size:
+        return None
+    return finite_or_none(float(np.mean(curve[curve.size // 2:])))
+
+
 def _subset(result: Any, rows: list[int]) -> Any:
     """The finished replicas' records (the fields the curves need)."""
     return replace(result, loss_times=result.loss_times[rows], loss=result.loss[rows],
@@ -279,10 +291,7 @@ def predicted_loss(model: AsyncSGDModel, t: FloatArray, x0: float) -> FloatArray
     Summed over the modes without the spectrum's weights, like the simulated objective;
     ``x0`` is the starting value of every mode.
     """
-    scale = model.mean_delay
-    t_final = max(float(t[-1]) / scale, 1e-9)
-    dt = t_final / math.ceil(t_final / min(0.01, t_final / 1000))  # fits t_final exactly
-    moments = exact_moments(model.to_problem(t_final, x0=x0), dt=dt)
+    moments = model_moments(model, max(float(t[-1]), 1e-9 * model.mean_delay), x0=x0)
     with np.errstate(over="ignore", invalid="ignore"):
         expected = 0.5 * ((moments.mean**2 + moments.variance) @ model.curvatures)
-    return np.interp(t / scale, moments.t, expected)
+    return np.interp(t, moments.t, expected)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import optimize
 
 from sdde import discrete
+from sdde._curves import first_crossing
 from sdde._numerics import ComplexArray, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.model import AsyncSGDModel
@@ -263,6 +264,7 @@ def analyze_stability(
     --------
     >>> from sdde import Cluster, HessianSpectrum, delays
     >>> from sdde.model import AsyncSGDModel
+from sdde.moments import model_moments
     >>> m = AsyncSGDModel(lr=0.01, spectrum=HessianSpectrum.parse("1"),
     ...                   cluster=Cluster(workers=32, delay=delays.Deterministic(value=1.0)))
     >>> r = analyze_stability(m, optimise_workers=False)
@@ -452,25 +454,46 @@ def _integer_golden(f: Any, lo: int, hi: int) -> int:
 # ---------------------------------------------------------------- loss in time
 def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: np.ndarray,
                     x0: float, target: float) -> float:
+    """First time ``½ Σ w h (m² + v)`` is below ``target``.
+
+    From the exact moments of the SDDE (:func:`sdde.moments.model_moments`) when there
+    are at most :data:`MAX_SOLVED_MODES` modes; otherwise from the rightmost roots
+    (``m² ≈ x0² e^{2 Re z₀ t}``, ``v ≈ v_∞ (1 − e^{2 Re z₀ t})``), which is how the
+    horizon is chosen in the first case too.
+    """
     if any(not r.stable or not math.isfinite(r.decay_rate) for r in modes):
         return math.inf
     h = model.curvatures
     rates = np.array([r.decay_rate for r in modes])
     variances = np.array([r.variance for r in modes])
 
-    def loss(t: float) -> float:
+    def approximate(t: float) -> float:
         decay = np.exp(-2.0 * rates * t)
         return float(0.5 * np.sum(weights * h * (x0**2 * decay + variances * (1 - decay))))
 
-    if loss(0.0) <= target:
+    if approximate(0.0) <= target:
         return 0.0
     floor = 0.5 * float(np.sum(weights * h * variances))
     if floor >= target:
         return math.inf
     hi = 1.0 / float(rates.min())
-    while loss(hi) > target:
+    while approximate(hi) > target:
         hi *= 2.0
-    return float(optimize.brentq(lambda t: loss(t) - target, 0.0, hi, xtol=1e-12 * hi))
+    guess = float(optimize.brentq(lambda t: approximate(t) - target, 0.0, hi,
+                                  xtol=1e-12 * hi))
+    if model.spectrum.n_modes > MAX_SOLVED_MODES or model.kernel.heavy_tailed:
+        return guess
+    from sdde.moments import model_moments  # numba: loaded only when a target is asked
+
+    horizon = 2.0 * guess
+    for _ in range(8):  # the exact curve crosses later than the approximation rarely
+        moments = model_moments(model, horizon, x0=x0)
+        loss = 0.5 * ((moments.mean**2 + moments.variance) @ (weights * h))
+        crossing = first_crossing(moments.t, loss, target)
+        if math.isfinite(crossing):
+            return crossing
+        horizon *= 2.0
+    return math.inf
 
 
 # -------------------------------------------------------------- discrete model

@@ -31,7 +31,7 @@ from sdde._curves import fitted_decay_rate, on_grid
 from sdde._numerics import FloatArray
 from sdde.cluster import Cluster
 from sdde.model import AsyncSGDModel
-from sdde.moments import exact_moments
+from sdde.moments import model_moments
 from sdde.objectives import QuadraticObjective
 from sdde.roots import characteristic_roots
 from sdde.simulator import SimulationResult, run
@@ -183,19 +183,9 @@ def _bootstrap_half_width(rows: FloatArray, functional: Callable[[FloatArray], f
 
 def _sdde_moments(model: AsyncSGDModel, t_final: float, x0: float
                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """SDDE mean and variance on a grid (time units: the model's), Richardson-extrapolated.
-
-    :func:`exact_moments` is exact for the Euler–Maruyama grid, first order in ``dt``;
-    ``2 m(dt/2) − m(dt)`` cancels the first-order error.
-    """
-    scale = model.mean_delay
-    problem = model.to_problem(t_final / scale, x0=x0)
-    coarse = exact_moments(problem, dt=_SDDE_DT, save_every=1)
-    fine = exact_moments(problem, dt=_SDDE_DT / 2, save_every=2)
-    size = min(coarse.t.size, fine.t.size)
-    mean = 2 * fine.mean[:size, 0] - coarse.mean[:size, 0]
-    var = 2 * fine.variance[:size, 0] - coarse.variance[:size, 0]
-    return coarse.t[:size] * scale, mean, var
+    """The slowest mode's SDDE mean and variance on a grid (:func:`model_moments`)."""
+    moments = model_moments(model, t_final, x0=x0, max_dt=_SDDE_DT)
+    return moments.t, moments.mean[:, 0], moments.variance[:, 0]
 
 
 # ---------------------------------------------------------------- quantities
