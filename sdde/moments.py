@@ -143,6 +143,10 @@ def _unit_impulse(t: float) -> float:
     return 1.0 if t == 0.0 else 0.0
 
 
+#: Most steps :func:`model_moments` takes (memory and time grow with the horizon).
+MAX_MODEL_STEPS = 100_000
+
+
 def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
                   max_dt: float = 0.01) -> Moments:
     """Mean and variance of every mode of an asynchronous-SGD model, up to ``t_final``.
@@ -166,10 +170,19 @@ def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
     -------
     Moments
         ``diverged_at`` in the model's time unit; past it a mode's moments are infinite.
+
+    Raises
+    ------
+    ValueError
+        If the horizon needs more than :data:`MAX_MODEL_STEPS` steps.
     """
     scale = model.mean_delay
     span = t_final / scale
-    dt = span / max(1, math.ceil(span / max_dt))
+    steps = max(1, math.ceil(span / max_dt))
+    if steps > MAX_MODEL_STEPS:
+        raise ValueError(f"model_moments: {t_final:g} time units is {steps} steps of "
+                         f"{max_dt:g} mean delays, over the limit of {MAX_MODEL_STEPS}")
+    dt = span / steps
     problem = model.to_problem(span, x0=x0)
     coarse = exact_moments(problem, dt=dt)
     fine = exact_moments(problem, dt=dt / 2, save_every=2)

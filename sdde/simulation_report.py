@@ -20,7 +20,7 @@ from sdde._curves import first_crossing, fitted_decay_rate, loss_on_grid, on_gri
 from sdde._numerics import FloatArray, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.model import AsyncSGDModel
-from sdde.moments import model_moments
+from sdde.moments import MAX_MODEL_STEPS, model_moments
 from sdde.objectives import QuadraticObjective
 from sdde.simulator import run, simulate
 
@@ -289,9 +289,19 @@ def predicted_loss(model: AsyncSGDModel, t: FloatArray, x0: float) -> FloatArray
     """The SDDE's expected loss ``½ Σ h (m² + v)`` at times ``t`` (exact moments).
 
     Summed over the modes without the spectrum's weights, like the simulated objective;
-    ``x0`` is the starting value of every mode.
+    ``x0`` is the starting value of every mode. Computed up to
+    :data:`sdde.moments.MAX_MODEL_STEPS` steps of 0.01 mean delays (1000 mean delays);
+    later times hold the last value if the curve has settled by then (its last tenth
+    within 1e-3), NaN otherwise.
     """
-    moments = model_moments(model, max(float(t[-1]), 1e-9 * model.mean_delay), x0=x0)
+    cap = 0.01 * MAX_MODEL_STEPS * model.mean_delay
+    end = min(max(float(t[-1]), 1e-9 * model.mean_delay), cap)
+    moments = model_moments(model, end, x0=x0)
     with np.errstate(over="ignore", invalid="ignore"):
         expected = 0.5 * ((moments.mean**2 + moments.variance) @ model.curvatures)
-    return np.interp(t, moments.t, expected)
+    out = np.interp(t, moments.t, expected)
+    if float(t[-1]) > end:
+        tail = expected[int(0.9 * expected.size):]
+        settled = np.all(np.abs(tail - tail[-1]) <= 1e-3 * abs(tail[-1]))
+        out[t > end] = tail[-1] if settled else math.nan
+    return out

@@ -457,7 +457,8 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
     """First time ``½ Σ w h (m² + v)`` is below ``target``.
 
     From the exact moments of the SDDE (:func:`sdde.moments.model_moments`) when there
-    are at most :data:`MAX_SOLVED_MODES` modes; otherwise from the rightmost roots
+    are at most :data:`MAX_SOLVED_MODES` modes and the crossing is within 1000 mean
+    delays; otherwise (and for heavy tails) from the rightmost roots
     (``m² ≈ x0² e^{2 Re z₀ t}``, ``v ≈ v_∞ (1 − e^{2 Re z₀ t})``), which is how the
     horizon is chosen in the first case too.
     """
@@ -483,10 +484,12 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
                                   xtol=1e-12 * hi))
     if model.spectrum.n_modes > MAX_SOLVED_MODES or model.kernel.heavy_tailed:
         return guess
-    from sdde.moments import model_moments  # numba: loaded only when a target is asked
+    from sdde.moments import MAX_MODEL_STEPS, model_moments  # numba: only for a target
 
     horizon = 2.0 * guess
     for _ in range(8):  # the exact curve crosses later than the approximation rarely
+        if horizon > 0.01 * MAX_MODEL_STEPS * model.mean_delay:
+            return guess  # slow dynamics (small κ): the dominant roots are accurate there
         moments = model_moments(model, horizon, x0=x0)
         loss = 0.5 * ((moments.mean**2 + moments.variance) @ (weights * h))
         crossing = first_crossing(moments.t, loss, target)
