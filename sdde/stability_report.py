@@ -405,8 +405,8 @@ def _slowest_rate(model: AsyncSGDModel, n: int) -> float:
     """Decay rate (per time unit) of the slowest of the extreme modes at ``n`` workers."""
     variant = model.with_workers(n)
     rates = []
-    for kappa in (variant.kappas[0], variant.kappas[-1]):
-        z = characteristic_roots(float(kappa), variant.kernel, n=1)
+    for kappa in {float(variant.kappas[0]), float(variant.kappas[-1])}:  # one if h_min = h_max
+        z = characteristic_roots(kappa, variant.kernel, n=1)
         rates.append(-z[0].real / variant.mean_delay if z.size else math.nan)
     return min(rates)
 
