@@ -173,17 +173,32 @@ def discrete_critical_alpha(weights: npt.ArrayLike) -> float:
     def im_ratio(theta: float) -> float:
         return float(ratio(np.array([theta]))[0][0].imag)
 
-    theta = np.linspace(step * 1e-3, math.pi, max(64, math.ceil(math.pi / step)) + 1)
-    r, size = ratio(theta)
+    # the scan grid θ_j = 2πj/M on (0, π]: Q there is one FFT of q (O(M log M) instead of
+    # a dense M × S sum); the first point is moved off θ = 0, where R = 0/Q(1)
+    half = max(64, math.ceil(math.pi / step))
+    theta = 2.0 * math.pi * np.arange(half + 1) / (2 * half)
+    theta[0] = step * 1e-3
+    qv = np.fft.fft(q, 2 * half)[: half + 1]
+    qv[0] = _q_on_circle(theta[:1], q)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r, size = (1.0 - np.exp(1j * theta)) / qv, np.abs(qv)
     # θ = π: R(π) = 2 / Q(−1) exactly, a candidate when Q(−1) = Σ (−1)^s q_s > 0.
     q_minus_one = float(np.sum(q[::2]) - np.sum(q[1::2]))
     candidates = [2.0 / q_minus_one] if q_minus_one > noise else []
     usable = (size[:-1] > noise) & (size[1:] > noise)
-    for i in np.flatnonzero((np.sign(r.imag[:-1]) * np.sign(r.imag[1:]) < 0) & usable):
+    # sign changes of Im R, and grid points where it is exactly 0 (the grid holds rational
+    # multiples of π, where constant staleness has its crossings)
+    for i in np.flatnonzero((np.sign(r.imag[:-1]) * np.sign(r.imag[1:]) <= 0) & usable):
         a, b = float(theta[i]), float(theta[i + 1])
-        if im_ratio(a) * im_ratio(b) >= 0:  # (tiny values that round differently)
+        ra, rb = ratio(np.array([a, b]))[0]
+        if abs(ra.imag) <= 1e-12 * abs(ra) or abs(rb.imag) <= 1e-12 * abs(rb):
+            # the crossing is a grid point, within rounding (the FFT and the direct sum
+            # may even disagree on the sign of Im R there)
+            t = a if abs(ra.imag) <= 1e-12 * abs(ra) else b
+        elif ra.imag * rb.imag > 0:  # (tiny values that round differently)
             continue
-        t = optimize.brentq(im_ratio, a, b, xtol=1e-15)
+        else:
+            t = optimize.brentq(im_ratio, a, b, xtol=1e-15)
         value = ratio(np.array([t]))[0][0]
         if value.real > 0 and abs(value.imag) <= 1e-9 * abs(value):
             candidates.append(float(value.real))
