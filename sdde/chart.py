@@ -61,7 +61,8 @@ class StabilityChart:
     def summary(self, point: tuple[int, float], rows: int = 9) -> str:
         """A few worker counts around ``point = (n, lr)``: boundary and verdict at ``lr``."""
         n, lr = point
-        picks = np.unique(np.geomspace(self.workers[0], self.workers[-1], rows).round())
+        picks = np.unique(np.concatenate([
+            np.geomspace(self.workers[0], self.workers[-1], rows).round(), [n]]))
         lines = [f"Stability chart around n = {n}, η = {lr:g} "
                  f"(full grid {self.workers.size} × {self.lrs.size} in --json / --plot)",
                  f"  {'workers':>8}  {'max stable lr':>14}  {'at η = ' + format(lr, 'g'):>14}"]

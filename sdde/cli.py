@@ -244,11 +244,7 @@ def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport
     from sdde.simulation_report import predicted_loss
     from sdde.stability_report import rightmost_roots
 
-    if chart is None:
-        from sdde.chart import stability_chart
-
-        chart = stability_chart(model.with_workers(model.n_workers), [model.n_workers],
-                                [model.lr])
+    # (no chart for several worker groups: it varies one group's worker count)
     if simulation is not None and simulation.t.size:
         t, predicted, simulated = simulation.t, simulation.predicted_loss, simulation.loss
     else:
@@ -277,7 +273,7 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDMode
     try:
         policy = StepPolicy.parse(args.policy)
     except ValueError as exc:
-        raise UsageError(f"--policy: {exc}") from None
+        raise UsageError(f"--step-policy: {exc}") from None
     return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
                          noise=args.noise, policy=policy)
 

@@ -96,10 +96,10 @@ class StepPolicy:
             except ValueError:
                 raise ValueError(f"geometric step policy needs a number, as in "
                                  f"geometric:0.9; got {spec!r}") from None
-            try:
-                return cls("geometric", gamma)
-            except ValueError as exc:
-                raise ValueError(f"{exc}, as in geometric:0.9; got {spec!r}") from None
+            if not 0 < gamma <= 1:
+                raise ValueError(f"geometric step policy needs 0 < gamma <= 1, as in "
+                                 f"geometric:0.9; got {spec!r}")
+            return cls("geometric", gamma)
         if arg:
             raise ValueError(f"the {name} step policy takes no argument; got {spec!r}")
         return cls(name)  # type: ignore[arg-type]

@@ -112,7 +112,8 @@ def plot_loss(t: FloatArray, predicted: FloatArray, *, simulated: FloatArray | N
     return ax
 
 
-def write_plots(directory: str | Path, *, chart: StabilityChart, point: tuple[int, float],
+def write_plots(directory: str | Path, *, chart: StabilityChart | None,
+                point: tuple[int, float],
                 roots: Sequence[tuple[float, ComplexArray]], cluster: ClusterReport,
                 t: FloatArray, predicted_loss: FloatArray,
                 simulated_loss: FloatArray | None = None,
@@ -123,7 +124,8 @@ def write_plots(directory: str | Path, *, chart: StabilityChart, point: tuple[in
     Returns
     -------
     list of Path
-        ``stability_chart.png``, ``roots.png``, ``staleness.png``, ``loss.png``.
+        ``stability_chart.png`` (unless ``chart`` is None), ``roots.png``,
+        ``staleness.png``, ``loss.png``.
     """
     import matplotlib
 
@@ -132,8 +134,9 @@ def write_plots(directory: str | Path, *, chart: StabilityChart, point: tuple[in
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    drawings: list[tuple[str, Any]] = [
-        ("stability_chart.png", lambda ax: plot_stability_chart(chart, point=point, ax=ax)),
+    drawings: list[tuple[str, Any]] = [] if chart is None else [
+        ("stability_chart.png", lambda ax: plot_stability_chart(chart, point=point, ax=ax))]
+    drawings += [
         ("roots.png", lambda ax: plot_roots(roots, ax=ax)),
         ("staleness.png", lambda ax: plot_staleness(cluster, observed=observed_staleness,
                                                     ax=ax)),

@@ -18,9 +18,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from scipy import optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import optimize
 
 from sdde import Cluster, HessianSpectrum, delays, discrete
 from sdde.model import AsyncSGDModel

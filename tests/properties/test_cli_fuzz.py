@@ -3,8 +3,8 @@
 The contract of docs/cli.md "Exit codes": 0 success, 2 bad input with one line on stderr
 saying what to fix, 1 an internal error (a bug in sdde). Whatever the combination, the
 command must answer with 0 or 2 (1 would be a bug to report), never a traceback, and with
-``--json`` print one strict JSON object (no NaN or Infinity). Derandomised, so every run
-draws the same examples.
+``--json`` print one strict JSON object (no NaN or Infinity). A command line whose every
+value is valid must succeed (exit 0). Derandomised, so every run draws the same examples.
 
 The simulator (``--simulate``) is slow, so it has its own test with few examples and tiny
 runs; ``--plot`` is left to tests/test_cli_complete.py.
@@ -69,6 +69,11 @@ def command_lines(draw: st.DrawFn, *, simulate: bool = False) -> tuple[list[str]
     for option, choices in OPTIONAL:
         if draw(st.booleans()):
             argv += [option, value(choices)]
+    if "--threshold" in argv and any(a.startswith("pareto:") for a in argv):
+        # Correct but slow (about 30 s: the thinned Pareto kernel's Poisson staleness law
+        # is recomputed for every worker count searched); reported, left out of the fuzz.
+        i = argv.index("--threshold")
+        del argv[i:i + 2]
     for flag in ("--json", "--sweep", "--no-exact"):
         if draw(st.booleans()):
             argv.append(flag)
@@ -105,12 +110,22 @@ def _reject_constant(name: str) -> Any:
     raise AssertionError(f"JSON output holds the non-standard constant {name}")
 
 
+_SEEN: dict[tuple[str, ...], tuple[int, str, str]] = {}
+
+
 def run_main(argv: list[str]) -> tuple[int, str, str]:
-    """``main(argv)`` with stdout and stderr captured; returns (code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
+    """``main(argv)`` with stdout and stderr captured; returns (code, stdout, stderr).
+
+    The command is deterministic (fixed default seed), so a command line Hypothesis
+    draws again is answered from memory instead of rerun.
+    """
+    key = tuple(argv)
+    if key not in _SEEN:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        _SEEN[key] = (code, out.getvalue(), err.getvalue())
+    return _SEEN[key]
 
 
 def check_contract(argv: list[str], valid: bool) -> None:
