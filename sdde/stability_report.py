@@ -264,7 +264,6 @@ def analyze_stability(
     --------
     >>> from sdde import Cluster, HessianSpectrum, delays
     >>> from sdde.model import AsyncSGDModel
-from sdde.moments import model_moments
     >>> m = AsyncSGDModel(lr=0.01, spectrum=HessianSpectrum.parse("1"),
     ...                   cluster=Cluster(workers=32, delay=delays.Deterministic(value=1.0)))
     >>> r = analyze_stability(m, optimise_workers=False)
