@@ -1125,3 +1125,21 @@ def test_to_dict_and_str_round_trip() -> None:
         assert d["family"] == law.family and d["mean"] == law.mean
     assert str(delays.parse("shifted-exp:shift=0.5,mean=1")) == "shifted-exp:shift=0.5,mean=1"
     assert Pareto(shape=1.5, scale=1.0).to_dict()["cv"] is None  # infinite variance
+
+
+def test_exponential_closed_forms_match_scipy() -> None:
+    # Exponential no longer goes through scipy.stats (start-up time); its closed forms
+    # must give scipy.stats.expon's values (to rounding: a few ulps) and the same draws.
+    law, ref = delays.Exponential(scale=0.7), stats.expon(scale=0.7)
+    x = np.array([-1.0, 0.0, 1e-9, 0.3, 1.0, 5.0, 50.0, np.inf])
+    q = np.array([0.0, 1e-12, 0.1, 0.5, 0.99, 1 - 1e-12, 1.0])
+    np.testing.assert_allclose(law.cdf(x), ref.cdf(x), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(law.sf(x), ref.sf(x), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(law.pdf(x[:-1]), ref.pdf(x[:-1]), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(law.quantile(q), ref.ppf(q), rtol=1e-14)
+    assert [law.raw_moment(k) for k in range(5)] == pytest.approx(
+        [ref.moment(k) for k in range(5)], rel=1e-14)
+    assert (law.mean, law.var) == pytest.approx((ref.mean(), ref.var()), rel=1e-15)
+    assert law.support == (0.0, math.inf)
+    np.testing.assert_array_equal(law.sample(np.random.default_rng(3), (4, 5)),
+                                  ref.rvs(size=(4, 5), random_state=np.random.default_rng(3)))
