@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sdde.model import AsyncSGDModel
     from sdde.report import ClusterReport
     from sdde.simulation_report import SimulationReport
+    from sdde.stability_report import StabilityReport
 
 # The command's linear algebra is small (matrices of a few hundred rows), where one BLAS
 # thread is fastest; several threads on a busy machine made one eigenvalue call 20×
@@ -170,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
-    simulation = _simulation(args, model) if args.simulate else None
+    simulation = _simulation(args, model, stability) if args.simulate else None
     chart = _chart(args, model) if args.sweep or args.plot else None
     plots = _plots(args, model, report, chart, simulation) if args.plot else []
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
@@ -209,7 +210,8 @@ def _progress_bar(label: str, args: argparse.Namespace) -> TerminalProgress:
     return bar
 
 
-def _simulation(args: argparse.Namespace, model: AsyncSGDModel) -> SimulationReport:
+def _simulation(args: argparse.Namespace, model: AsyncSGDModel,
+                stability: StabilityReport) -> SimulationReport:
     import numpy as np
 
     from sdde.simulation_report import simulate_report
@@ -220,7 +222,8 @@ def _simulation(args: argparse.Namespace, model: AsyncSGDModel) -> SimulationRep
     try:
         return simulate_report(model, updates=args.updates, replicas=args.replicas,
                                rng=rng, initial_error=args.initial_error,
-                               target_loss=args.target_loss, progress=bar)
+                               target_loss=args.target_loss, stability=stability,
+                               progress=bar)
     finally:
         bar.close()
 
@@ -241,14 +244,14 @@ def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport
     import numpy as np
 
     from sdde.plots import write_plots
-    from sdde.simulation_report import predicted_loss
+    from sdde.simulation_report import CURVE_POINTS, predicted_loss
     from sdde.stability_report import rightmost_roots
 
-    # (no chart for several worker groups: it varies one group's worker count)
+    # chart is None for several worker groups: write_plots then leaves that figure out
     if simulation is not None and simulation.t.size:
         t, predicted, simulated = simulation.t, simulation.predicted_loss, simulation.loss
     else:
-        t = np.linspace(0.0, args.updates / model.cluster.accepted_rate, 200)
+        t = np.linspace(0.0, args.updates / model.cluster.accepted_rate, CURVE_POINTS)
         predicted, simulated = predicted_loss(model, t, args.initial_error), None
     try:
         return write_plots(args.plot, chart=chart, point=(model.n_workers, model.lr),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from sdde.model import AsyncSGDModel
 from sdde.moments import MAX_MODEL_STEPS, model_moments
 from sdde.objectives import QuadraticObjective
 from sdde.simulator import run, simulate
+
+if TYPE_CHECKING:
+    from sdde.stability_report import StabilityReport
 
 #: Points of the loss curves in the report.
 CURVE_POINTS = 200
@@ -158,6 +161,7 @@ class SimulationReport:
 def simulate_report(model: AsyncSGDModel, *, updates: int, replicas: int,
                     rng: np.random.Generator, initial_error: float = 1.0,
                     target_loss: float | None = None,
+                    stability: StabilityReport | None = None,
                     progress: ProgressCallback | None = None) -> SimulationReport:
     """Simulate ``model`` and summarise the runs beside the SDDE's predictions.
 
@@ -171,6 +175,9 @@ def simulate_report(model: AsyncSGDModel, *, updates: int, replicas: int,
         Starting parameter along every mode (every worker holds it at ``t = 0``).
     target_loss : float, optional
         Report when each loss curve first falls below it.
+    stability : StabilityReport, optional
+        The model's :func:`sdde.analyze_stability` report, for the per-mode decay rates
+        and stationary variances (computed here when not given).
     progress : callable, optional
         Called with the fraction done.
 
@@ -178,8 +185,7 @@ def simulate_report(model: AsyncSGDModel, *, updates: int, replicas: int,
     -------
     SimulationReport
     """
-    from sdde.roots import characteristic_roots
-    from sdde.stability import stationary_variance
+    from sdde.stability_report import analyze_stability
     from sdde.validate import sdde_fitted_decay_rate
 
     report = progress or (lambda _f: None)
@@ -190,14 +196,10 @@ def simulate_report(model: AsyncSGDModel, *, updates: int, replicas: int,
     finished = [r for r, status in enumerate(result.status) if status == "finished"]
     stale = result.observed_staleness()
     poisson = model.cluster.staleness("poisson")
-    kernel, scale = model.kernel, model.mean_delay
-    roots = [characteristic_roots(float(k), kernel, n=1) for k in model.kappas]
-    rates = np.array([-z[0].real / scale if z.size else math.nan for z in roots])
-    sigma = np.sqrt(model.noise_intensities)
-    predicted_var = np.array([
-        stationary_variance(float(k), kernel, float(s)) if r > 0 and s > 0
-        else (0.0 if r > 0 else math.inf)
-        for k, s, r in zip(model.kappas, sigma, rates, strict=True)])
+    if stability is None:
+        stability = analyze_stability(model, optimise_workers=False)
+    rates = np.array([m.decay_rate for m in stability.modes])
+    predicted_var = np.array([m.variance for m in stability.modes])
     t = np.empty(0)
     loss = predicted = np.empty(0)
     decay = math.nan

@@ -258,9 +258,11 @@ def analyze_stability(
 
     Notes
     -----
-    Time to target uses the rightmost root of each mode: the mean decays like
-    ``e^{Re z₀ t}`` and the variance approaches its stationary value at twice that rate,
-    ``E[loss](t) ≈ ½ Σ w h (x₀² e^{2 Re z₀ t} + v (1 − e^{2 Re z₀ t}))``.
+    Time to target is the first crossing of ``E[loss](t) = ½ Σ w h (m² + v)`` from the
+    SDDE's exact moments (:func:`sdde.moments.model_moments`). Beyond 24 modes, for
+    heavy tails, or past 1000 mean delays it uses the rightmost root of each mode instead,
+    ``E[loss](t) ≈ ½ Σ w h (x₀² e^{2 Re z₀ t} + v (1 − e^{2 Re z₀ t}))``, which also
+    sets the horizon of the exact computation.
 
     Examples
     --------
