@@ -269,8 +269,10 @@ def _acceptance_fixed_point(counts: FloatArray, rates: FloatArray, laws: Sequenc
         raise ValueError(f"threshold must be a whole number >= 0, got {threshold!r}")
 
     def accept(p: FloatArray) -> FloatArray:
+        # A probability: the summed pmf can exceed 1 by rounding (1 + 4e-16 when the
+        # threshold is far in the tail), which would leave brentq's bracket without a sign change.
         b = counts @ (rates * p) - rates * p
-        return np.array([float(mixed_poisson_pmf(law, max(bg, 0.0), threshold).sum())
+        return np.array([min(1.0, float(mixed_poisson_pmf(law, max(bg, 0.0), threshold).sum()))
                          for law, bg in zip(laws, b, strict=True)])
 
     if len(laws) == 1:

@@ -349,3 +349,12 @@ def test_exact_with_threshold_is_simulated():
     assert s.method == "simulation"
     acc = cluster.acceptance("exact", rng=np.random.default_rng(4), n_gradients=20_000)
     assert acc == pytest.approx(float(s.probabilities[:6].sum()), abs=1e-15)
+
+
+@pytest.mark.parametrize("workers", [5, 6, 13, 17])
+def test_threshold_far_in_the_tail_accepts_everything(workers):
+    # Regression: the two-point law's mixed-Poisson pmf summed to 1 + 4e-16 below K = 200,
+    # so the acceptance fixed point's bracket had no sign change and brentq raised.
+    law = delays.parse("two-point:p=0.05,slowdown=10,mean=1")
+    cluster = Cluster(workers=workers, delay=law, threshold=200)
+    assert cluster.acceptance() == pytest.approx(1.0, abs=1e-12)
