@@ -53,14 +53,15 @@ def splice(block: str, doc: Path = DOC) -> None:
     doc.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")
 
 
-def main() -> None:
-    """Run the validation, write the tables and update the docs."""
+def main() -> ValidationTable:
+    """Run the validation, write the tables and update the docs; return the table."""
     start = time.monotonic()
     table = validation_table(progress=TerminalProgress("validation"))
     block = render(table, time.monotonic() - start)
     write_table(block, OUT)
     if DOC.exists() and BEGIN in DOC.read_text():
         splice(block)
+    return table
 
 
 if __name__ == "__main__":

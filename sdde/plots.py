@@ -8,11 +8,12 @@ imported when a figure is drawn, with the non-interactive Agg backend when writi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sdde._numerics import ComplexArray, FloatArray
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from sdde.chart import StabilityChart
     from sdde.report import ClusterReport
+    from sdde.staleness import StalenessLaw
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -153,3 +155,277 @@ def write_plots(directory: str | Path, *, chart: StabilityChart | None,
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+# ------------------------------------------------------------ figures/ (issue 8)
+def plot_stability_boundaries(charts: Mapping[str, StabilityChart], *,
+                              title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Largest stable learning rate against the worker count, one line per chart.
+
+    Parameters
+    ----------
+    charts : mapping of str to StabilityChart
+        Label (e.g. the delay law) → chart (:func:`sdde.chart.stability_chart`), all on
+        the same worker grid. A chart whose threshold is infinite at every ``n`` has no
+        boundary and is only named in the legend.
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        Log-log axes; below the lowest boundary is shaded "converges for every law
+        shown", above the highest "diverges for every law with a boundary".
+    """
+    ax = _axes(ax)
+    first = next(iter(charts.values()))
+    workers = np.asarray(first.workers, dtype=np.float64)
+    if any(not np.array_equal(c.workers, first.workers) for c in charts.values()):
+        raise ValueError("all charts must share one worker grid")
+    low, high = float(first.lrs[0]), float(first.lrs[-1])
+    bounds = np.array([np.asarray(c.max_stable_lr, dtype=np.float64) for c in charts.values()])
+    finite = np.where(np.isfinite(bounds), bounds, np.nan)
+    styles = ("-", "--", "-.", ":")  # boundaries of similar laws overlap: tell them apart
+    for i, (label, bound) in enumerate(zip(charts, bounds, strict=True)):
+        ok = np.isfinite(bound)
+        if ok.any():
+            ax.plot(workers[ok], bound[ok], lw=1.6, ls=styles[i % len(styles)], label=label)
+        else:
+            ax.plot([], [], ls="none", label=f"{label}: κ* = ∞, no boundary")
+    if np.isfinite(finite).any(axis=0).all():
+        lowest = np.nanmin(finite, axis=0)
+        highest = np.nanmax(finite, axis=0)
+        ax.fill_between(workers, low, np.clip(lowest, low, high), color="tab:green",
+                        alpha=0.12, lw=0, label="converges for every law")
+        ax.fill_between(workers, np.clip(highest, low, high), high, color="tab:red",
+                        alpha=0.12, lw=0, label="diverges for every law with a boundary")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(workers[0], workers[-1])
+    ax.set_ylim(low, high)
+    ax.set_xlabel("workers n")
+    ax.set_ylabel("largest stable learning rate η* = κ*(n) / (n·h)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower left", fontsize=7)
+    return ax
+
+
+def plot_decay_vs_workers(workers: npt.ArrayLike, rates: npt.ArrayLike, *, label: str,
+                          optimum: tuple[int, float] | None = None,
+                          divergence: float | None = None, color: str | None = None,
+                          ax: Axes | None = None) -> Axes:
+    """Decay rate of the slowest mode against the worker count (one delay law).
+
+    Parameters
+    ----------
+    workers, rates : array_like
+        Worker counts and the slowest mode's decay rate ``−Re z₀ / E[X]`` (per time
+        unit; negative: the mode grows).
+    label : str
+        Legend label of the curve.
+    optimum : (int, float), optional
+        The fastest worker count and its rate: marked with a star.
+    divergence : float, optional
+        Where the rate crosses zero: marked with a cross on the axis.
+    color : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        Logarithmic worker axis, linear rate axis.
+    """
+    ax = _axes(ax)
+    n = np.asarray(workers, dtype=np.float64)
+    r = np.asarray(rates, dtype=np.float64)
+    (line,) = ax.plot(n, r, lw=1.6, color=color, label=label)
+    if optimum is not None:
+        ax.plot([optimum[0]], [optimum[1]], marker="*", ms=13, color=line.get_color(),
+                mec="black", mew=0.6, ls="none")
+    if divergence is not None:
+        ax.plot([divergence], [0.0], marker="X", ms=9, color=line.get_color(),
+                mec="black", mew=0.6, ls="none")
+    ax.axhline(0.0, color="black", lw=0.7)
+    ax.set_xscale("log")
+    ax.set_xlabel("workers n")
+    ax.set_ylabel("decay rate of the slowest mode −Re z₀ / E[X]  (1 / time)")
+    return ax
+
+
+def plot_threshold_vs_cv(cv: npt.ArrayLike, kappa_star: npt.ArrayLike, *, label: str,
+                         top: float = 100.0, ax: Axes | None = None, **style: Any) -> Axes:
+    """Divergence threshold ``κ*`` against the coefficient of variation of the round time.
+
+    Parameters
+    ----------
+    cv, kappa_star : array_like
+        One family of laws (or single points); infinite thresholds (no divergence up to
+        ``top``) are drawn as upward triangles at ``top``.
+    label : str
+        Legend label.
+    top : float
+        Upper end of the threshold axis (the largest threshold searched for).
+    ax : matplotlib Axes, optional
+    **style
+        Passed to ``Axes.plot`` (color, marker, ls, ...).
+
+    Returns
+    -------
+    matplotlib Axes
+        Linear cv axis, logarithmic threshold axis.
+    """
+    ax = _axes(ax)
+    x = np.asarray(cv, dtype=np.float64)
+    k = np.asarray(kappa_star, dtype=np.float64)
+    ok = np.isfinite(k)
+    (line,) = ax.plot(x[ok], k[ok], label=label, **style)
+    if (~ok).any():
+        ax.plot(x[~ok], np.full(int((~ok).sum()), top), marker="^", ls="none", ms=7,
+                color=line.get_color(), clip_on=False)
+    ax.set_yscale("log")
+    ax.set_ylim(top=top)
+    ax.set_xlabel("coefficient of variation of the round time, cv = sd / mean")
+    ax.set_ylabel("divergence threshold κ* = η·n·h")
+    return ax
+
+
+def plot_staleness_comparison(approx: StalenessLaw, exact: StalenessLaw, *, tv: float,
+                              window: tuple[int, int] | None = None, legend: bool = True,
+                              ax: Axes | None = None) -> Axes:
+    """Two staleness pmfs (the Poisson approximation and the exact law) and their distance.
+
+    Parameters
+    ----------
+    approx, exact : StalenessLaw
+        ``Cluster.staleness("poisson")`` and ``Cluster.staleness("exact")``.
+    tv : float
+        Their total-variation distance, printed in the panel as ``TV = 0.1234``.
+    window : (int, int), optional
+        Staleness range shown (default: the longer table).
+    legend : bool
+        Draw the legend.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    for law, style, name in ((approx, {"lw": 1.4}, "Poisson approximation"),
+                             (exact, {"lw": 1.4, "ls": "--"}, f"exact ({exact.method})")):
+        p = np.asarray(law.probabilities, dtype=np.float64)
+        ax.step(np.arange(p.size), p, where="mid", label=name, **style)
+    lo, hi = window if window is not None else (
+        0, max(approx.probabilities.size, exact.probabilities.size) - 1)
+    ax.set_xlim(lo - 0.5, hi + 0.5)
+    peak = max(float(np.max(approx.probabilities)), float(np.max(exact.probabilities)))
+    ax.set_ylim(0.0, 1.12 * peak)  # room above a point mass
+    ax.text(0.97, 0.95, f"TV = {tv:.4f}", transform=ax.transAxes, ha="right", va="top",
+            fontsize=9, bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8})
+    ax.set_xlabel("staleness s")
+    ax.set_ylabel("P(S = s)")
+    if legend:
+        ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def plot_band(t: npt.ArrayLike, predicted: npt.ArrayLike, simulated: npt.ArrayLike,
+              half_width: npt.ArrayLike, *, log: bool = False,
+              predicted_label: str = "SDDE prediction",
+              simulated_label: str = "simulation: replica mean, 95 % band",
+              ax: Axes | None = None) -> Axes:
+    """A predicted curve over a simulated mean with its 95 % confidence band.
+
+    Parameters
+    ----------
+    t : array_like
+        Times.
+    predicted : array_like
+        The model's curve at ``t``.
+    simulated, half_width : array_like
+        Mean over replicas and the half-width of its 95 % interval at ``t``.
+    log : bool
+        Logarithmic vertical axis (parts of the band below zero are clipped).
+    predicted_label, simulated_label : str
+        Legend labels.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    x = np.asarray(t, dtype=np.float64)
+    mean = np.asarray(simulated, dtype=np.float64)
+    hw = np.asarray(half_width, dtype=np.float64)
+    ax.fill_between(x, mean - hw, mean + hw, color="tab:blue", alpha=0.3, lw=0,
+                    label=simulated_label)
+    ax.plot(x, mean, color="tab:blue", lw=0.8)
+    ax.plot(x, np.asarray(predicted, dtype=np.float64), color="black", lw=1.4, ls="--",
+            label=predicted_label)
+    if log:
+        ax.set_yscale("log", nonpositive="clip")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("time (mean round times)")
+    return ax
+
+
+def plot_heatmap(values: npt.ArrayLike, *, rows: Sequence[str], columns: Sequence[str],
+                 title: str, vmin: float, vmax: float, cmap: str = "RdBu_r",
+                 fmt: str = "{:+.1f}", colorbar_label: str = "",
+                 ax: Axes | None = None) -> Axes:
+    """A labelled matrix of numbers as coloured, annotated cells.
+
+    Parameters
+    ----------
+    values : array_like, shape (len(rows), len(columns))
+        Cell values; NaN cells are blank and marked "–", infinite ones "∞" / "−∞"
+        (both left uncoloured). Colours saturate outside ``[vmin, vmax]``; the
+        annotations always show the value.
+    rows, columns : sequence of str
+        Tick labels.
+    title : str
+    vmin, vmax : float
+        Colour range.
+    cmap : str
+        Colour map (diverging by default, for signed errors).
+    fmt : str
+        Format of the annotations.
+    colorbar_label : str
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        With one image (the finite cells) and one text per cell.
+    """
+    import matplotlib as mpl
+
+    ax = _axes(ax)
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape != (len(rows), len(columns)):
+        raise ValueError(f"values have shape {v.shape}, labels say "
+                         f"({len(rows)}, {len(columns)})")
+    colormap = mpl.colormaps[cmap].with_extremes(bad="0.9")
+    image = ax.imshow(np.ma.masked_invalid(v), cmap=colormap, vmin=vmin, vmax=vmax,
+                      aspect="auto")
+    for i in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            x = v[i, j]
+            if np.isnan(x):
+                text = "–"
+            elif np.isinf(x):
+                text = "∞" if x > 0 else "−∞"
+            else:
+                text = fmt.format(x)
+            red, green, blue, _ = (colormap(image.norm(x)) if np.isfinite(x)
+                                   else colormap.get_bad())
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # luminance of the cell
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
+    ax.set_xticks(range(len(columns)), list(columns), fontsize=8)
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label, shrink=0.85)
+    return ax
