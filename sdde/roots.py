@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from scipy import linalg, special
+from scipy import linalg, optimize, special
 
 from sdde._numerics import ComplexArray, FloatArray
 from sdde._winding import certified_arg_change
@@ -144,8 +144,9 @@ def characteristic_roots(
     method on the exact characteristic function, so every returned root satisfies
     ``|z + κ φ(z)| <= 1e-10 (|z| + κ φ(Re z))``. Only roots where ``φ`` is analytic
     (``Re z >`` the law's abscissa of convergence) are returned; for kernels summed by
-    a quadrature rule cut at ``x_cut`` with error ``e``, only where
-    ``e^{|Re z| x_cut} e <= 1e-10`` (so the residual bound holds). For heavy-tailed
+    a quadrature rule, only where the rule's error grown left of the axis stays below
+    ``1e-10`` (so the residual bound holds; the kernel's weight enters the bound, see
+    ``_rule_abscissa``). For heavy-tailed
     kernels (:attr:`DelayKernel.heavy_tailed`), which have no roots left of the axis,
     the roots are those of the law conditioned below its 0.999 quantile
     (:data:`TRANSIENT_QUANTILE`): they describe the transient, after which decay
@@ -256,11 +257,44 @@ def _transform_and_abscissa(kernel: DelayKernel, transient: bool) -> tuple[Trans
         return kernel.with_derivative, 0.0
     if kernel.fast:
         return kernel.with_derivative, kernel.law.laplace_abscissa
-    # A quadrature rule cut at x_cut with error e is accurate left of the axis only while
-    # e^{|Re z| x_cut} e stays small: roots are sought where it is below 1e-10.
+    return kernel.with_derivative, _rule_abscissa(kernel)
+
+
+#: The quadrature rule's own absolute error on the axis (TransformRule.error's floor).
+_RULE_FLOOR = 1e-12
+#: Roots are sought where the rule's error bound left of the axis stays below this.
+_ROOT_TOLERANCE = 1e-10
+
+
+def _rule_abscissa(kernel: DelayKernel) -> float:
+    """Leftmost ``Re z = −a`` where the kernel's quadrature rule still bounds ``φ(z)``.
+
+    Left of the axis each node's term grows by ``e^{a x_j}``: the rule's own error
+    (``1e-12`` of each term) becomes ``1e-12 Σ |w_j| e^{a x_j}``, and the kernel mass
+    left out beyond the cut ``x_c``, at most ``w(x_c) P(X > x_c)`` since every staleness
+    weight ``w(u)`` decreases in ``u``, becomes ``w(x_c) P(X > x_c) e^{a x_c}``. Weighting
+    both by ``w`` matters for thresholds, whose weight has fallen to ``1e-100`` long before
+    the cut: bounding with the unweighted tail would hide every root left of ``−0.3``.
+    """
     rule = kernel.rule(16.0)
-    reach = float(rule.nodes.max(initial=1.0))
-    return kernel.with_derivative, -math.log(1e-10 / rule.error) / reach
+    nodes, weights = rule.nodes, np.abs(rule.weights)
+    cut = float(nodes.max(initial=1.0))
+    left_out = max(rule.error - _RULE_FLOOR, 0.0) * float(kernel.weight(np.array([cut]))[0])
+
+    def excess(a: float) -> float:  # log of (error bound / tolerance)
+        with np.errstate(over="ignore"):
+            bound = (_RULE_FLOOR * float(weights @ np.exp(a * nodes))
+                     + left_out * math.exp(min(a * cut, 700.0)))
+        return math.log(bound / _ROOT_TOLERANCE) if bound > 0 else -math.inf
+
+    if excess(0.0) >= 0.0:
+        return 0.0
+    hi = 1.0
+    while excess(hi) < 0.0 and hi < 1e6:
+        hi *= 2.0
+    if excess(hi) < 0.0:
+        return -math.inf
+    return -float(optimize.brentq(excess, 0.0, hi, xtol=1e-6 * hi))
 
 
 def _transient_rule(kernel: DelayKernel) -> TransformRule:

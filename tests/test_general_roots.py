@@ -465,3 +465,57 @@ def test_phase_type_mixture_roots_are_linear_chain_eigenvalues(kappa: float) -> 
     assert z.size == expected.size
     for root in expected:
         assert np.min(np.abs(z - root)) <= 1e-9 * (1 + abs(root))
+
+
+def _weighted_transform(kernel, z: complex) -> complex:
+    """``φ(z) = ∫ e^{−zu} w(u) dF̃(u)`` by scipy's adaptive quadrature (shifted-exp law:
+    density ``2 e^{−2(u − ½)}`` on ``u > ½`` after rescaling to mean 1). The threshold
+    weight ``P(Poisson(ρu) ≤ 40)``, ``ρ ≈ 27``, is below 1e-60 beyond ``u = 10``, where
+    ``e^{2.4u}`` has not yet overflowed: the integral stops there."""
+    from scipy import integrate
+
+    assert float(kernel.weight(np.array([10.0]))[0]) < 1e-60
+
+    def part(fn):
+        return integrate.quad(lambda u: fn(np.exp(-z * u) * float(kernel.weight(np.array([u]))[0])
+                                           * 2.0 * np.exp(-2.0 * (u - 0.5))),
+                              0.5, 10.0, epsabs=1e-13, epsrel=1e-12, limit=400)[0]
+
+    return part(lambda v: v.real) + 1j * part(lambda v: v.imag)
+
+
+@pytest.mark.parametrize("kappa", [0.3, 0.8, 1.5])
+def test_threshold_kernel_roots_left_of_the_axis(kappa: float) -> None:
+    # Regression: the quadrature rule's validity abscissa used the law's unweighted tail
+    # (2e-12 at the cut), so every root of a threshold kernel left of Re z ≈ −0.3 was
+    # discarded and analyze_stability reported no decay rate. The threshold weight is
+    # ~1e-100 at the cut; the roots must now be found, and solve the equation with φ from
+    # an independent adaptive quadrature.
+    from sdde import AsyncSGDModel, Cluster, HessianSpectrum
+
+    law = delays.parse("shifted-exp:shift=0.5,mean=1")
+    cluster = Cluster(workers=32, delay=law, threshold=40)
+    kernel = AsyncSGDModel(lr=0.01, cluster=cluster, spectrum=HessianSpectrum.parse("1")).kernel
+    roots = characteristic_roots(kappa, kernel, n=2)
+    assert roots.size >= 1
+    for z in roots:
+        residual = abs(z + kappa * _weighted_transform(kernel, complex(z)))
+        assert residual <= 1e-8 * (abs(z) + kappa)
+    # nothing to the right of the rightmost root: the count of roots right of Re z = r0 + ε
+    # shifted to the axis is zero when the rightmost root is stable
+    assert unstable_root_count(kappa, kernel) == 0
+
+
+def test_loose_threshold_roots_approach_the_plain_law() -> None:
+    # K = 200 is ~30 standard deviations above the mean staleness 31 of 32 workers: the
+    # threshold barely binds (acceptance 1 − 1e-40), so the roots are the plain law's,
+    # which come from its closed-form transform. The residual gap is the accepted-rate
+    # fixed point's effect on the weight, below 1e-3.
+    from sdde import AsyncSGDModel, Cluster, HessianSpectrum
+
+    law = delays.parse("shifted-exp:shift=0.5,mean=1")
+    kernel = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=32, delay=law, threshold=200),
+                           spectrum=HessianSpectrum.parse("1")).kernel
+    plain = characteristic_roots(0.8, law, n=2)
+    thresholded = characteristic_roots(0.8, kernel, n=2)
+    assert np.allclose(np.sort_complex(thresholded[:2]), np.sort_complex(plain[:2]), atol=1e-3)
