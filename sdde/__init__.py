@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sdde import delays, symbolic
+    from sdde import chart, delays, discrete, plots, symbolic, validate
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
     from sdde.integrator import Solution, solve
@@ -44,6 +44,9 @@ try:
     __version__ = version("sdde")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
+
+#: Public submodules, reachable as ``sdde.<name>`` after ``import sdde`` alone.
+_SUBMODULES = ("chart", "delays", "discrete", "plots", "symbolic", "validate")
 
 _PUBLIC = {
     "Cluster": "sdde.cluster",
@@ -109,18 +112,22 @@ __all__ = [
     "analyze_stability",
     "brownian_increments",
     "characteristic_roots",
+    "chart",
     "critical_kappa",
     "delays",
+    "discrete",
     "exact_moments",
+    "plots",
     "simulate",
     "solve",
     "stationary_variance",
     "symbolic",
+    "validate",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("delays", "symbolic"):  # symbolic loads sympy: only on first use
+    if name in _SUBMODULES:  # symbolic loads sympy, plots matplotlib: only on first use
         return importlib.import_module(f"sdde.{name}")
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
