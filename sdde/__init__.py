@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sdde import chart, delays, discrete, plots, symbolic, validate
+    from sdde import analyses, chart, delays, discrete, plots, sweep, symbolic, validate
     from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
     from sdde.delays import DelayLaw
     from sdde.integrator import Solution, solve
@@ -46,7 +46,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 #: Public submodules, reachable as ``sdde.<name>`` after ``import sdde`` alone.
-_SUBMODULES = ("chart", "delays", "discrete", "plots", "symbolic", "validate")
+_SUBMODULES = ("analyses", "chart", "delays", "discrete", "plots", "sweep", "symbolic",
+               "validate")
 
 _PUBLIC = {
     "Cluster": "sdde.cluster",
@@ -108,6 +109,7 @@ __all__ = [
     "StepPolicy",
     "WorkerGroup",
     "__version__",
+    "analyses",
     "analyze_cluster",
     "analyze_stability",
     "brownian_increments",
@@ -121,6 +123,7 @@ __all__ = [
     "simulate",
     "solve",
     "stationary_variance",
+    "sweep",
     "symbolic",
     "validate",
 ]

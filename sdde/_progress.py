@@ -22,10 +22,15 @@ class TerminalProgress:
         Where to draw (default ``sys.stderr``); nothing is drawn unless it is a terminal.
     delay : float
         Seconds to wait before drawing, so quick computations stay silent.
+    total : int, optional
+        Number of work items: the bar then shows ``done/total``. The time left is
+        extrapolated from the elapsed time and the fraction done.
     """
 
-    def __init__(self, label: str, stream: TextIO | None = None, delay: float = 0.5) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, delay: float = 0.5,
+                 total: int | None = None) -> None:
         self.label = label
+        self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.start = time.monotonic()
@@ -39,8 +44,10 @@ class TerminalProgress:
             return
         fraction = min(max(fraction, 0.0), 1.0)
         filled = round(30 * fraction)
+        count = "" if self.total is None else f" {round(fraction * self.total)}/{self.total}"
+        left = f", {elapsed * (1 - fraction) / fraction:.0f} s left" if fraction > 0 else ""
         self.stream.write(f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] "
-                          f"{100 * fraction:3.0f}%  {elapsed:.1f} s")
+                          f"{100 * fraction:3.0f}%{count}  {elapsed:.1f} s{left}\033[K")
         self.stream.flush()
         self.drawn = True
 

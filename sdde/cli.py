@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sdde._spec_examples import DELAY_SPEC_EXAMPLES
 
@@ -36,6 +36,7 @@ PROG = "sdde-analyze"
 DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -118,6 +119,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep", action="store_true",
                    help="a workers × learning-rate stability chart around your setting "
                         "(n/8 … 8n workers, η/64 … 64η)")
+    p.add_argument("--out", default=None, metavar="FILE.nc",
+                   help="with --sweep: run the sweep over the --sweep-* grid (or the chart's) "
+                        "and save it as a labelled netCDF dataset (xarray), e.g. "
+                        "--sweep --out results.nc; with --simulate, a simulation sweep. "
+                        "Interrupted, it resumes where it stopped when run again")
+    p.add_argument("--sweep-workers", default=None, metavar="LIST|LO:HI:N[:log]",
+                   help="worker counts of the --out sweep (default n/8 … 8n), e.g. "
+                        "4,8,16 or 2:256:30:log")
+    p.add_argument("--sweep-lr", default=None, metavar="LIST|LO:HI:N[:log]",
+                   help="learning rates of the --out sweep (default η/64 … 64η), e.g. "
+                        "1e-4:1e-1:50:log")
+    p.add_argument("--sweep-delay", nargs="+", default=None, metavar="SPEC",
+                   help="round-time laws of the --out sweep (default --delay), e.g. "
+                        "--sweep-delay gamma:shape=2,mean=1 exponential:mean=1")
+    p.add_argument("--sweep-threshold", default=None, metavar="LIST",
+                   help="staleness thresholds of the --out sweep, 'none' for no threshold "
+                        "(default --threshold), e.g. none,20,40")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the --out sweep on this Dask scheduler (needs the "
+                        "'distributed' extra), e.g. tcp://10.0.0.5:8786; default: local "
+                        "processes")
     p.add_argument("--plot", default=None, metavar="DIR",
                    help="write PNG figures into DIR: stability chart, rightmost roots, "
                         "staleness law, loss curve, e.g. --plot figures/")
@@ -136,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help exits through argparse
         return int(exc.code or 0)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, the shell's exit code
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         sys.stderr.close()
         return 0
@@ -152,8 +177,10 @@ def _run(args: argparse.Namespace) -> int:
     from sdde.report import analyze_cluster
     from sdde.stability_report import analyze_stability
 
+    _check_sweep_options(args)
     cluster = _cluster_from_args(args)
     model = _model_from_args(args, cluster)
+    planned = _planned_sweep(args, model) if args.out else None
     bar = _progress_bar("exact staleness law", args)
     try:
         report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
@@ -173,6 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         bar.close()
     simulation = _simulation(args, model, stability) if args.simulate else None
     chart = _chart(args, model) if args.sweep or args.plot else None
+    saved = None if planned is None else _sweep_to_file(args, *planned)
     plots = _plots(args, model, report, chart, simulation) if args.plot else []
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
               "threshold": args.threshold, "bandwidth": args.bandwidth,
@@ -180,12 +208,13 @@ def _run(args: argparse.Namespace) -> int:
               "hessian": args.hessian, "noise": args.noise, "policy": args.policy,
               "target_loss": args.target_loss, "initial_error": args.initial_error,
               "simulate": args.simulate, "replicas": args.replicas, "sweep": args.sweep,
-              "plot": args.plot}
+              "out": args.out, "scheduler": args.scheduler, "plot": args.plot}
     if args.json:
         out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
                "stability": stability.to_dict(),
                "simulation": None if simulation is None else simulation.to_dict(),
                "sweep": None if chart is None or not args.sweep else chart.to_dict(),
+               "sweep_file": saved,
                "plots": [str(p) for p in plots]}
         print(json.dumps(out, allow_nan=False))
     else:
@@ -196,9 +225,130 @@ def _run(args: argparse.Namespace) -> int:
             print(simulation.summary())
         if chart is not None and args.sweep:
             print(chart.summary((model.n_workers, model.lr)))
+        if saved is not None:
+            sizes = " × ".join(f"{n} {d}" for d, n in saved["sizes"].items())
+            print(f"sweep ({saved['analysis']}): {sizes} = {saved['points']} points in "
+                  f"{saved['seconds']:.1f} s, written to {saved['path']}")
         if plots:
             print(f"figures written: {', '.join(str(p) for p in plots)}")
     return 0
+
+
+def _check_sweep_options(args: argparse.Namespace) -> None:
+    """The --out sweep's options, checked before any long work starts."""
+    given = [o for o, v in (("--sweep-workers", args.sweep_workers), ("--sweep-lr", args.sweep_lr),
+                            ("--sweep-delay", args.sweep_delay),
+                            ("--sweep-threshold", args.sweep_threshold),
+                            ("--scheduler", args.scheduler)) if v is not None]
+    if args.out is None and given:
+        raise UsageError(f"{given[0]} sets up a saved sweep: add --sweep --out FILE.nc")
+    if args.out is not None and not args.sweep:
+        raise UsageError("--out saves a sweep: add --sweep (and the --sweep-* grid you want)")
+    if args.out is not None and (len(args.workers) != 1 or ":" in args.workers[0]):
+        raise UsageError("--sweep --out varies one worker count: give --workers N and the "
+                         "law with --delay or --sweep-delay")
+    if args.out is not None and args.bandwidth is not None:
+        raise UsageError("--sweep --out does not model a shared link yet: drop --bandwidth")
+
+
+def sweep_grid(args: argparse.Namespace, model: AsyncSGDModel) -> dict[str, list]:
+    """The --out sweep's grid from the options (defaults: the chart around the setting)."""
+    import numpy as np
+
+    from sdde.chart import chart_around
+
+    chart = chart_around(model) if args.sweep_workers is None or args.sweep_lr is None \
+        else None
+    workers = (_grid_values("--sweep-workers", args.sweep_workers, whole=True)
+               if args.sweep_workers is not None else chart.workers.tolist())  # type: ignore[union-attr]
+    lrs = (_grid_values("--sweep-lr", args.sweep_lr, whole=False)
+           if args.sweep_lr is not None else chart.lrs.tolist())  # type: ignore[union-attr]
+    laws = list(args.sweep_delay) if args.sweep_delay is not None else [args.delay]
+    if args.sweep_threshold is not None:
+        thresholds: list = [None if t.strip().lower() == "none"
+                            else _whole("--sweep-threshold", 0)(t.strip())
+                            for t in args.sweep_threshold.split(",") if t.strip()]
+    else:
+        thresholds = [args.threshold]
+    return {"law": laws, "workers": [int(w) for w in workers],
+            "lr": [float(x) for x in np.asarray(lrs)], "threshold": thresholds}
+
+
+def _planned_sweep(args: argparse.Namespace, model: AsyncSGDModel) -> tuple[Any, dict, int]:
+    """The --out sweep's analysis and grid, checked before any long work starts."""
+    from pathlib import Path
+
+    from sdde.analyses import SimulationAnalysis, StabilityAnalysis
+    from sdde.sweep import check_sweep
+
+    analysis = (SimulationAnalysis(replicas=args.replicas, updates=args.updates,
+                                   hessian=args.hessian, noise=args.noise, policy=args.policy)
+                if args.simulate else StabilityAnalysis(hessian=args.hessian, policy=args.policy))
+    grid = sweep_grid(args, model)
+    try:
+        plan = check_sweep(analysis, grid, executor=args.scheduler, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(f"--sweep: {exc}") from None
+    if not Path(args.out).resolve().parent.is_dir():
+        raise UsageError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    return analysis, grid, plan.chunks
+
+
+def _sweep_to_file(args: argparse.Namespace, analysis: Any, grid: dict, chunks: int) -> dict:
+    """Run the --out sweep (resumable through ``FILE.nc.parts/``) and write the dataset."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    from sdde.sweep import sweep
+
+    out = Path(args.out)
+    store = out.with_name(out.name + ".parts")
+    bar = _progress_bar(f"sweep ({analysis.name}, chunks)", args)
+    bar.total = chunks
+    start = time.monotonic()
+    try:
+        dataset = sweep(analysis, grid, executor=args.scheduler, store=store, seed=args.seed,
+                        progress=bar)
+    except ValueError as exc:
+        raise UsageError(f"--sweep: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"{PROG}: finished chunks are kept in {store}: run the same command again "
+              "to resume", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+    dataset.to_netcdf(out)
+    shutil.rmtree(store, ignore_errors=True)
+    return {"path": str(out), "analysis": analysis.name, "sizes": dict(dataset.sizes),
+            "points": int(dataset[next(iter(dataset.data_vars))].size),
+            "seconds": time.monotonic() - start}
+
+
+def _grid_values(option: str, text: str, *, whole: bool) -> list[float]:
+    """``a,b,c`` or ``lo:hi:n[:log]`` (whole numbers rounded and made distinct)."""
+    import numpy as np
+
+    convert = _whole(option, 1) if whole else _positive_float(option)
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "log"):
+            raise UsageError(f"{option}: expected LO:HI:N or LO:HI:N:log, got {text!r}")
+        lo, hi = _positive_float(option)(parts[0]), _positive_float(option)(parts[1])
+        n = _whole(f"{option} N", 1)(parts[2])
+        if hi < lo:
+            raise UsageError(f"{option}: LO must not exceed HI, got {text!r}")
+        values = np.geomspace(lo, hi, n) if len(parts) == 4 else np.linspace(lo, hi, n)
+        if whole:
+            return sorted({int(v) for v in np.round(values)})
+        return sorted({float(v) for v in values})
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UsageError(f"{option}: give values such as 1,2,4 or a range LO:HI:N, got {text!r}")
+    values_list = [convert(t) for t in items]
+    if len(set(values_list)) != len(values_list):
+        raise UsageError(f"{option}: a value is repeated in {text!r}")
+    return values_list
 
 
 def _progress_bar(label: str, args: argparse.Namespace) -> TerminalProgress:

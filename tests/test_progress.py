@@ -37,3 +37,14 @@ def test_exact_staleness_reports_monotone_progress_up_to_one() -> None:
     Cluster(workers=64).staleness("exact", progress=seen.append)
     assert seen and all(b >= a for a, b in itertools.pairwise(seen))
     assert seen[-1] == 1.0
+
+
+def test_bar_with_a_total_shows_items_done_and_time_left() -> None:
+    stream = _Terminal()
+    bar = TerminalProgress("sweep", stream=stream, delay=0.0, total=40)
+    bar.start -= 10.0  # ten seconds in, a quarter done: thirty seconds left
+    bar(0.25)
+    drawn = stream.getvalue()
+    assert " 10/40 " in drawn
+    left = float(drawn.split(", ")[1].split(" s left")[0])
+    assert abs(left - 30.0) < 0.5
