@@ -150,7 +150,7 @@ def _model(point: Mapping[str, Any], lr: float, hessian: str, noise: float,
     cluster = Cluster(workers=point["workers"], delay=delays.parse(point["law"]),
                       threshold=threshold)
     return AsyncSGDModel(lr=lr, cluster=cluster, spectrum=HessianSpectrum.parse(hessian),
-                         noise=noise, policy=StepPolicy.parse(policy))
+                         noise=noise, policy=StepPolicy.for_cluster(policy, cluster))
 
 
 _KAPPA_STAR: dict[tuple[str, int, str, int], float] = {}

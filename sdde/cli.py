@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-policy", "--policy", dest="policy", default="constant",
                    metavar="NAME",
                    help="staleness-dependent step: constant (default), inverse "
-                        "(η/(1+s)) or geometric:GAMMA (η·GAMMA^s), e.g. "
-                        "--step-policy geometric:0.9")
+                        "(η/(1+s)), geometric:GAMMA (η·GAMMA^s), exponential:BETA "
+                        "(η·exp(−BETA·s)) or tail:A (η·(1 + A(1 − 2F(s))), F the staleness "
+                        "CDF), e.g. --step-policy geometric:0.9")
     p.add_argument("--target-loss", type=_positive_float("--target-loss"), default=None,
                    metavar="EPS", help="also report the time until the expected loss is "
                                        "below EPS")
@@ -424,7 +425,7 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDMode
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
     try:
-        policy = StepPolicy.parse(args.policy)
+        policy = StepPolicy.for_cluster(args.policy, cluster)
     except ValueError as exc:
         raise UsageError(f"--step-policy: {exc}") from None
     return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,

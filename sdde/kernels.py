@@ -60,36 +60,98 @@ class StepPolicy:
 
     Parameters
     ----------
-    name : {"constant", "inverse", "geometric"}
+    name : {"constant", "inverse", "geometric", "table"}
         ``constant``: ``g = 1``. ``inverse``: ``g = 1 / (1 + s)`` (staleness-aware SGD,
-        Zhang et al. 2016). ``geometric``: ``g = γ^s``.
+        Zhang et al. 2016). ``geometric``: ``g = γ^s`` (also ``η·e^{−βS}``, with
+        ``γ = e^{−β}``). ``table``: ``g(s) = values[min(s, len(values) − 1)]``, any
+        staleness-adaptive rule, e.g. :meth:`tail_adaptive`.
     gamma : float, optional
         The factor ``γ`` in (0, 1] of the geometric policy.
+    values : tuple of float, optional
+        The table of a ``table`` policy (finite, ``>= 0``; the last value holds beyond).
+    label : str, optional
+        How a ``table`` policy prints (e.g. ``tail:0.5``).
 
     Examples
     --------
     >>> StepPolicy.parse("geometric:0.9")
-    StepPolicy(name='geometric', gamma=0.9)
+    StepPolicy(name='geometric', gamma=0.9, values=None, label=None)
+    >>> StepPolicy.parse("exponential:0.1").gamma == math.exp(-0.1)   # η·e^{−0.1 S}
+    True
+    >>> StepPolicy(name="table", values=(1.0, 0.5, 0.25)).factor([0, 1, 2, 7]).tolist()
+    [1.0, 0.5, 0.25, 0.25]
     """
 
-    name: Literal["constant", "inverse", "geometric"] = "constant"
+    name: Literal["constant", "inverse", "geometric", "table"] = "constant"
     gamma: float | None = None
+    values: tuple[float, ...] | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ("constant", "inverse", "geometric"):
-            raise ValueError(f"step policy must be constant, inverse or geometric:GAMMA, "
-                             f"got {self.name!r}")
+        if self.name not in ("constant", "inverse", "geometric", "table"):
+            raise ValueError(f"step policy must be constant, inverse, geometric:GAMMA, "
+                             f"exponential:BETA or tail:A, got {self.name!r}")
         if self.name == "geometric":
             g = self.gamma
             if not (isinstance(g, int | float) and not isinstance(g, bool) and 0 < g <= 1):
                 raise ValueError(f"geometric step policy needs 0 < gamma <= 1, got {g!r}")
         elif self.gamma is not None:
             raise ValueError(f"the {self.name} step policy takes no gamma")
+        if self.name == "table":
+            table = np.asarray(self.values if self.values is not None else (), dtype=float)
+            if table.ndim != 1 or table.size == 0 or not np.all(np.isfinite(table)) \
+                    or np.any(table < 0):
+                raise ValueError("a table step policy needs values: finite numbers >= 0, "
+                                 "at least one")
+            object.__setattr__(self, "values", tuple(float(v) for v in table))
+        elif self.values is not None:
+            raise ValueError(f"the {self.name} step policy takes no table of values")
 
     @classmethod
-    def parse(cls, spec: str) -> StepPolicy:
-        """Policy from ``constant``, ``inverse`` or ``geometric:GAMMA``."""
+    def tail_adaptive(cls, amplitude: float, staleness: Any) -> StepPolicy:
+        """``g(s) = 1 + A (1 − 2 F(s))``: larger steps for fresh gradients, smaller for stale.
+
+        ``F`` is the staleness CDF (a :class:`sdde.staleness.StalenessLaw`, e.g. the
+        cluster's Poisson law or one fitted to a measured histogram with
+        :mod:`sdde.staleness_models`). The median gradient keeps ``g ≈ 1``; the stalest
+        get ``1 − A``, the freshest ``1 + A``.
+
+        Parameters
+        ----------
+        amplitude : float
+            ``A`` in ``[0, 1]``.
+        staleness : StalenessLaw
+            The law whose CDF ranks a gradient's staleness.
+        """
+        if not (isinstance(amplitude, int | float) and 0 <= amplitude <= 1):
+            raise ValueError(f"tail-adaptive step policy needs 0 <= A <= 1, got {amplitude!r}")
+        cdf = np.cumsum(np.asarray(staleness.probabilities, dtype=np.float64))
+        table = 1.0 + amplitude * (1.0 - 2.0 * np.minimum(cdf, 1.0))
+        return cls(name="table", values=(*table.tolist(), 1.0 - amplitude),
+                   label=f"tail:{amplitude:g}")
+
+    @classmethod
+    def parse(cls, spec: str, staleness: Any = None) -> StepPolicy:
+        """Policy from ``constant``, ``inverse``, ``geometric:GAMMA``, ``exponential:BETA``
+        (``e^{−βs}``) or ``tail:A`` (:meth:`tail_adaptive`; needs the ``staleness`` law)."""
         name, _, arg = spec.strip().partition(":")
+        if name in ("exponential", "tail"):
+            try:
+                value = float(arg)
+            except ValueError:
+                raise ValueError(f"the {name} step policy needs a number, as in {name}:0.5; "
+                                 f"got {spec!r}") from None
+            if name == "exponential":
+                if not (math.isfinite(value) and value >= 0):
+                    raise ValueError(f"exponential step policy needs beta >= 0, as in "
+                                     f"exponential:0.1; got {spec!r}")
+                return cls("geometric", math.exp(-value))
+            if not 0 <= value <= 1:
+                raise ValueError(f"tail-adaptive step policy needs 0 <= A <= 1, as in "
+                                 f"tail:0.5; got {spec!r}")
+            if staleness is None:
+                raise ValueError("the tail step policy needs the cluster's staleness law")
+            return cls.tail_adaptive(value, staleness)
         if name == "geometric":
             try:
                 gamma = float(arg)
@@ -104,12 +166,23 @@ class StepPolicy:
             raise ValueError(f"the {name} step policy takes no argument; got {spec!r}")
         return cls(name)  # type: ignore[arg-type]
 
+    @classmethod
+    def for_cluster(cls, spec: str, cluster: Any) -> StepPolicy:
+        """:meth:`parse` for a cluster: ``tail:A`` ranks staleness by the cluster's
+        Poisson-approximated staleness law (computed only for that policy)."""
+        needs_law = spec.strip().startswith("tail")
+        return cls.parse(spec, staleness=cluster.staleness("poisson") if needs_law else None)
+
     @property
     def is_constant(self) -> bool:
         """Whether ``g ≡ 1``."""
+        if self.name == "table":
+            return all(v == 1.0 for v in self.values or ())
         return self.name == "constant" or (self.name == "geometric" and self.gamma == 1.0)
 
     def __str__(self) -> str:
+        if self.name == "table":
+            return self.label or f"table[{len(self.values or ())}]"
         return f"geometric:{self.gamma:g}" if self.name == "geometric" else self.name
 
     def factor(self, staleness: npt.ArrayLike) -> FloatArray:
@@ -119,6 +192,9 @@ class StepPolicy:
             return 1.0 / (1.0 + s)
         if self.name == "geometric":
             return np.asarray(float(self.gamma or 1.0) ** s, dtype=np.float64)
+        if self.name == "table":
+            table = np.asarray(self.values, dtype=np.float64)
+            return np.asarray(table[np.minimum(s, table.size - 1).astype(np.int64)])
         return np.ones_like(s)
 
     def weight(self, mean_staleness: npt.ArrayLike, threshold: int | None) -> FloatArray:
@@ -154,6 +230,20 @@ class StepPolicy:
         if self.name == "geometric" and self.gamma != 1.0:
             g = float(self.gamma or 1.0)
             return np.exp(-(1.0 - g) * m) * cdf(big_k, g * m)
+        if self.name == "table":
+            # Σ_{s <= min(K, L−1)} g(s) P(S = s), plus the last value over L <= s <= K
+            table = np.asarray(self.values, dtype=np.float64)
+            top = int(min(table.size - 1, big_k))
+            ks = np.arange(top + 1, dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_m = np.log(m)[..., None]
+                log_pmf = np.where(m[..., None] > 0, ks * log_m,
+                                   np.where(ks == 0, 0.0, -np.inf))
+            pmf = np.exp(log_pmf - m[..., None] - special.gammaln(ks + 1.0))
+            out = pmf @ table[: top + 1]
+            if big_k > table.size - 1:
+                out = out + table[-1] * (cdf(big_k, m) - cdf(float(table.size - 1), m))
+            return np.asarray(out, dtype=np.float64)
         return cdf(big_k, m)
 
 
@@ -290,8 +380,10 @@ class DelayKernel:
         transient has passed it decays like the tail of the delay law. A finite
         threshold makes any kernel light-tailed (``w`` decays like ``e^{−ρu}``).
         """
-        damped = self.threshold is not None or (self.policy.name == "geometric"
-                                                 and self.policy.gamma != 1.0)
+        policy = self.policy
+        damped = (self.threshold is not None
+                  or (policy.name == "geometric" and policy.gamma != 1.0)
+                  or (policy.name == "table" and (policy.values or (1.0,))[-1] == 0.0))
         return self.law.laplace_abscissa == 0.0 and not damped
 
     @property

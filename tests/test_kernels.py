@@ -327,9 +327,9 @@ def test_step_policy_parse_valid(spec: str, expected: StepPolicy) -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("", r"constant, inverse or geometric:GAMMA"),
-    ("bogus", r"constant, inverse or geometric:GAMMA.*'bogus'"),
-    ("Inverse", r"constant, inverse or geometric:GAMMA"),
+    ("", r"constant, inverse, geometric:GAMMA, exponential:BETA or tail:A"),
+    ("bogus", r"constant, inverse, geometric:GAMMA, exponential:BETA or tail:A.*'bogus'"),
+    ("Inverse", r"constant, inverse, geometric:GAMMA, exponential:BETA or tail:A"),
     ("geometric", r"geometric:0\.9"),
     ("geometric:", r"geometric:0\.9"),
     ("geometric:abc", r"geometric:0\.9.*'geometric:abc'"),
