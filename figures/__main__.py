@@ -28,7 +28,7 @@ FIGURES = (
 )
 #: Table modules: ``main() -> None``, writing to their module's ``OUT`` (and, for the
 #: validation table, into docs/validation.md).
-TABLES = ("staleness_tv_table", "validation_table")
+TABLES = ("staleness_tv_table", "policy_table", "validation_table")
 #: Tables skipped by ``--fast``.
 SLOW_TABLES = ("validation_table",)
 ALL = TABLES + FIGURES
