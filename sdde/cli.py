@@ -199,6 +199,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
+    from sdde.synchrony import compare_synchronous
+
+    synchronous = compare_synchronous(model, stability.decay_rate)
     simulation = _simulation(args, model, stability) if args.simulate else None
     chart = _chart(args, model) if args.sweep or args.plot else None
     saved = None if planned is None else _sweep_to_file(args, *planned)
@@ -213,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
                "stability": stability.to_dict(),
+               "synchronous": synchronous.to_dict(),
                "simulation": None if simulation is None else simulation.to_dict(),
                "sweep": None if chart is None or not args.sweep else chart.to_dict(),
                "sweep_file": saved,
@@ -222,6 +226,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"sdde {__version__} · learning rate η = {args.lr:g} · seed {args.seed}")
         print(report.summary())
         print(stability.summary())
+        print(synchronous.summary())
         if simulation is not None:
             print(simulation.summary())
         if chart is not None and args.sweep:
