@@ -86,7 +86,7 @@ def run_chunks(task: Task, chunks: Iterable[int], executor: Any
             yield index, task(index)
         return
     if executor is None or executor == "processes" or isinstance(executor, int):
-        workers = os.cpu_count() or 1 if not isinstance(executor, int) else executor
+        workers = executor if isinstance(executor, int) else (os.cpu_count() or 1)
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
         try:
             yield from _from_executor(pool, task, todo)

@@ -292,8 +292,10 @@ class SimulationAnalysis(Analysis):
 
     def __post_init__(self) -> None:
         for label, value in (("replicas", self.replicas), ("updates", self.updates)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{label} must be a whole number >= 1, got {value!r}")
+            try:
+                _positive_int(value)
+            except ValueError as error:
+                raise ValueError(f"{label} {error}") from None
 
     @property
     def outputs(self) -> Mapping[str, Output]:

@@ -82,11 +82,21 @@ def chart_around(model: AsyncSGDModel, *, span: float = 8.0, n_workers: int = 40
     Worker counts from ``n / span`` to ``n · span`` (whole numbers, the model's ``n``
     included) and learning rates from ``η / span²`` to ``η · span²``.
     """
-    n, lr = model.n_workers, model.lr
+    workers, lrs = chart_axes(model.n_workers, model.lr, span=span, n_workers=n_workers,
+                              n_lrs=n_lrs)
+    return stability_chart(model, workers, lrs)
+
+
+def chart_axes(n: int, lr: float, *, span: float = 8.0, n_workers: int = 40,
+               n_lrs: int = 60) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The worker counts and learning rates of :func:`chart_around` (no analysis).
+
+    Whole worker counts from ``n / span`` to ``n · span`` (``n`` included, log-spaced,
+    distinct) and ``n_lrs`` learning rates from ``η / span²`` to ``η · span²``.
+    """
     workers = np.unique(np.concatenate([
         np.geomspace(max(1.0, n / span), n * span, n_workers).round(), [n]])).astype(np.int64)
-    lrs = np.geomspace(lr / span**2, lr * span**2, n_lrs)
-    return stability_chart(model, workers, lrs)
+    return workers, np.geomspace(lr / span**2, lr * span**2, n_lrs)
 
 
 def stability_chart(model: AsyncSGDModel, workers: npt.ArrayLike,

@@ -259,16 +259,13 @@ def _check_sweep_options(args: argparse.Namespace) -> None:
 
 def sweep_grid(args: argparse.Namespace, model: AsyncSGDModel) -> dict[str, list]:
     """The --out sweep's grid from the options (defaults: the chart around the setting)."""
-    import numpy as np
+    from sdde.chart import chart_axes
 
-    from sdde.chart import chart_around
-
-    chart = chart_around(model) if args.sweep_workers is None or args.sweep_lr is None \
-        else None
+    default_workers, default_lrs = chart_axes(model.n_workers, model.lr)
     workers = (_grid_values("--sweep-workers", args.sweep_workers, whole=True)
-               if args.sweep_workers is not None else chart.workers.tolist())  # type: ignore[union-attr]
+               if args.sweep_workers is not None else default_workers.tolist())
     lrs = (_grid_values("--sweep-lr", args.sweep_lr, whole=False)
-           if args.sweep_lr is not None else chart.lrs.tolist())  # type: ignore[union-attr]
+           if args.sweep_lr is not None else default_lrs.tolist())
     laws = list(args.sweep_delay) if args.sweep_delay is not None else [args.delay]
     if args.sweep_threshold is not None:
         thresholds: list = [None if t.strip().lower() == "none"
@@ -277,7 +274,7 @@ def sweep_grid(args: argparse.Namespace, model: AsyncSGDModel) -> dict[str, list
     else:
         thresholds = [args.threshold]
     return {"law": laws, "workers": [int(w) for w in workers],
-            "lr": [float(x) for x in np.asarray(lrs)], "threshold": thresholds}
+            "lr": [float(x) for x in lrs], "threshold": thresholds}
 
 
 def _planned_sweep(args: argparse.Namespace, model: AsyncSGDModel) -> tuple[Any, dict, int]:

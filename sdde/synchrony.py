@@ -113,8 +113,7 @@ def compare_synchronous(model: AsyncSGDModel, async_decay_rate: float) -> SyncCo
     multipliers = np.abs(1.0 - kappas * fresh)
     worst = float(np.max(multipliers))
     round_time = float(model.cluster.sync_round_time)
-    with np.errstate(divide="ignore"):
-        rate = math.inf if worst == 0 else -math.log(worst) / round_time
+    rate = math.inf if worst == 0 else -math.log(worst) / round_time
     return SyncComparison(round_time=round_time, multipliers=multipliers,
                           stable=bool(worst < 1.0), decay_rate=rate,
                           async_decay_rate=float(async_decay_rate))
