@@ -9,6 +9,14 @@ For ``dx = (b − Σ_c a_c y_c) dt + σ dW`` the delayed Euler–Maruyama scheme
 exactly for the scheme on the same grid (a Monte-Carlo run of :func:`sdde.solve` has
 these moments, up to sampling error), and as ``dt → 0`` the moments of the SDDE, with
 ``Var x(t) = σ² ∫_0^t r(u)² du`` (THEORY.md §3) and its limit the stationary variance.
+
+Multiplicative noise of the Poisson form ``g(x)² = σ² + β² x²`` keeps the scheme linear
+in its second moment: the increments are uncorrelated, so ``S_n = E[x_n²]`` solves the
+discrete Volterra equation
+
+    S_n = m_n² + dt Σ_{k<n} r_{n−1−k}² (σ² + β² S_k),
+
+again exact for the scheme (``theory/derivations/sparsification.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from sdde._numerics import FloatArray
@@ -56,8 +65,9 @@ def exact_moments(problem: SDDEProblem, *, dt: float, save_every: int = 1) -> Mo
     Parameters
     ----------
     problem : SDDEProblem
-        A linear problem (:class:`sdde.LinearDrift`) with additive noise
-        (:class:`sdde.Diffusion` with ``beta = 0``).
+        A linear problem (:class:`sdde.LinearDrift`) with additive noise or noise of the
+        Poisson form (:class:`sdde.Diffusion`, ``kind="poisson"``: then the variance
+        solves a Volterra equation, ``O(steps²)`` per mode).
     dt : float
         Step size (the grid of :func:`sdde.solve`).
     save_every : int
@@ -78,9 +88,9 @@ def exact_moments(problem: SDDEProblem, *, dt: float, save_every: int = 1) -> Mo
     """
     diffusion = problem.diffusion
     if not (isinstance(problem.drift, LinearDrift) and isinstance(diffusion, Diffusion)
-            and diffusion.additive):
-        raise ValueError("exact_moments needs a LinearDrift and additive Diffusion noise "
-                         "(beta = 0); estimate other problems with solve(...)")
+            and (diffusion.additive or diffusion.kind == "poisson")):
+        raise ValueError("exact_moments needs a LinearDrift and additive or Poisson-form "
+                         "Diffusion noise; estimate other problems with solve(...)")
     parts = [_one_mode(_mode(problem, m), dt, save_every) for m in range(problem.n_modes)]
     return Moments(t=parts[0].t, mean=np.hstack([q.mean for q in parts]),
                    variance=np.hstack([q.variance for q in parts]),
@@ -94,23 +104,60 @@ def _one_mode(problem: SDDEProblem, dt: float, save_every: int) -> Moments:
     n_steps = round(problem.t_final / dt)
     quiet = replace(problem, diffusion=Diffusion(sigma=0.0))
     silence = np.zeros((n_steps, 1, 1))
-    mean_run = solve(quiet, dt=dt, dW=silence, save_every=save_every, bound=_BOUND)
+    beta2 = float(np.asarray(problem.diffusion.beta)[0]) ** 2
+    mean_run = solve(quiet, dt=dt, dW=silence, save_every=1 if beta2 > 0 else save_every,
+                     bound=_BOUND)
     impulse = replace(quiet, drift=replace(problem.drift, offset=0.0),
                       history=_unit_impulse)
     r_run = solve(impulse, dt=dt, dW=silence, bound=_BOUND)
     r = r_run.x[:, 0]
     sigma2 = float(np.asarray(problem.diffusion.sigma)[0]) ** 2
-    with np.errstate(over="ignore"):  # r² <= 1e300; only a diverged sum reaches inf
-        variance = np.concatenate([[0.0], sigma2 * dt * np.cumsum(r[:-1, 0] ** 2)])
     keep = slice(None, None, save_every)
-    t, variance, mean = r_run.t[keep], variance[keep, None], mean_run.x[:, 0]
+    mean = mean_run.x[:, 0]
+    if beta2 > 0.0:  # the mean at every step drives the second moment; then thinned
+        every = mean[:, 0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            second = second_moment(every, r[:, 0], dt, sigma2, beta2)
+            variance = np.where(np.isfinite(second), second - every**2, np.inf)
+        mean = mean[keep]
+    else:
+        with np.errstate(over="ignore"):  # r² <= 1e300; only a diverged sum reaches inf
+            variance = np.concatenate([[0.0], sigma2 * dt * np.cumsum(r[:-1, 0] ** 2)])
+    t, variance = r_run.t[keep], variance[keep, None]
     # after a divergence the frozen values mean nothing: report the limits instead
     mean_gone, r_gone = float(mean_run.diverged_at[0]), float(r_run.diverged_at[0])
-    gone = mean_run.t >= mean_gone
+    gone = t >= mean_gone
     mean[gone] = np.copysign(np.inf, mean[gone])
     variance[t >= r_gone] = np.inf
     return Moments(t=t, mean=mean, variance=variance, fundamental=r[keep],
                    diverged_at=np.array([min(mean_gone, r_gone)]))
+
+
+@numba.njit(cache=True)
+def second_moment(mean: FloatArray, r: FloatArray, dt: float, sigma2: float,
+                  beta2: float) -> FloatArray:
+    """``S_n = m_n² + dt Σ_{k<n} r_{n−1−k}² (σ² + β² S_k)`` for every step ``n``.
+
+    ``mean`` and ``r`` are the scheme's mean and fundamental solution on the same grid
+    (``r_0 = 1``); ``inf`` from the first step that exceeds 1e300.
+    """
+    n = mean.shape[0]
+    out = np.empty(n)
+    forcing = np.empty(n)
+    r2 = np.empty(n)
+    for i in range(n):
+        r2[i] = r[i] * r[i]
+    for i in range(n):
+        acc = 0.0
+        for k in range(i):
+            acc += r2[i - 1 - k] * forcing[k]
+        value = mean[i] * mean[i] + dt * acc
+        if not value <= 1e300:
+            out[i:] = np.inf
+            return out
+        out[i] = value
+        forcing[i] = sigma2 + beta2 * value
+    return out
 
 
 def _mode(problem: SDDEProblem, m: int) -> SDDEProblem:
@@ -130,7 +177,8 @@ def _mode(problem: SDDEProblem, m: int) -> SDDEProblem:
         one_history = float(pick(history)[0])  # type: ignore[assignment]
     return replace(problem, drift=LinearDrift(gains=drift.gains[:, m:m + 1],
                                               offset=pick(drift.offset)),
-                   diffusion=Diffusion(sigma=pick(diffusion.sigma), kind=diffusion.kind),
+                   diffusion=Diffusion(sigma=pick(diffusion.sigma), beta=pick(diffusion.beta),
+                                       kind=diffusion.kind),
                    history=one_history, n_modes=1)
 
 
@@ -148,7 +196,8 @@ MAX_MODEL_STEPS = 100_000
 
 
 def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
-                  max_dt: float = 0.01) -> Moments:
+                  max_dt: float = 0.01, gradient_noise: str = "additive",
+                  jump_factor: float = 1.0) -> Moments:
     """Mean and variance of every mode of an asynchronous-SGD model, up to ``t_final``.
 
     :func:`exact_moments` of :meth:`AsyncSGDModel.to_problem` is exact for the
@@ -165,6 +214,9 @@ def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
         Starting value of every mode (constant history).
     max_dt : float
         Largest step, in mean delays (the step fits the horizon a whole number of times).
+    gradient_noise, jump_factor
+        As for :meth:`AsyncSGDModel.to_problem`: ``"poisson"`` adds the squared-gradient
+        noise of Poisson arrivals (its variance costs ``O(steps²)`` per mode).
 
     Returns
     -------
@@ -183,7 +235,8 @@ def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
         raise ValueError(f"model_moments: {t_final:g} time units is {steps} steps of "
                          f"{max_dt:g} mean delays, over the limit of {MAX_MODEL_STEPS}")
     dt = span / steps
-    problem = model.to_problem(span, x0=x0)
+    problem = model.to_problem(span, x0=x0, gradient_noise=gradient_noise,
+                               jump_factor=jump_factor)
     coarse = exact_moments(problem, dt=dt)
     fine = exact_moments(problem, dt=dt / 2, save_every=2)
     size = min(coarse.t.size, fine.t.size)

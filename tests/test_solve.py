@@ -366,6 +366,34 @@ def test_monte_carlo_matches_exact_moments(case: str) -> None:
     assert np.all(sol.x[0] == 1.0) and exact.mean[0, 0] == 1.0 and exact.variance[0, 0] == 0.0
 
 
+def test_monte_carlo_matches_exact_moments_with_poisson_noise() -> None:
+    """g(x)² = σ² + β² x²: the second moment solves a Volterra equation, exact for the
+    scheme. x(t) is not Gaussian, so E[x²] is compared with the sample's own standard
+    error of x² (N_SE of them)."""
+    problem = point_problem(kappa=1.2, sigma=0.3, beta=0.6, t_final=5.0)
+    dt, n_paths = 0.05, 20_000
+    sol = solve(problem, dt=dt, n_paths=n_paths, rng=np.random.default_rng(7), save_every=20)
+    exact = exact_moments(problem, dt=dt, save_every=20)
+    x = sol.x[1:, :, 0]
+    second = exact.mean[1:, 0] ** 2 + exact.variance[1:, 0]
+    se = (x**2).std(axis=1, ddof=1) / math.sqrt(n_paths)
+    assert np.all(np.abs((x**2).mean(axis=1) - second) < N_SE * se)
+    mean_se = np.sqrt(exact.variance[1:, 0] / n_paths)
+    assert np.all(np.abs(x.mean(axis=1) - exact.mean[1:, 0]) < N_SE * mean_se)
+
+
+def test_poisson_noise_second_moment_closed_form_without_drift() -> None:
+    """κ = 0: r ≡ 1 and S_n = (x₀² + σ²/β²)(1 + β² dt)^n − σ²/β² exactly."""
+    problem = point_problem(kappa=0.0, sigma=0.5, beta=0.8, t_final=3.0)
+    dt = 0.01
+    exact = exact_moments(problem, dt=dt)
+    n = np.arange(exact.t.size)
+    ratio = 0.25 / 0.64
+    closed = (1.0 + ratio) * (1.0 + 0.64 * dt) ** n - ratio
+    np.testing.assert_allclose(exact.mean[:, 0] ** 2 + exact.variance[:, 0], closed,
+                               rtol=1e-12)
+
+
 def _kuechler_mensch(kappa: float) -> float:
     return (1.0 + math.sin(kappa)) / (2.0 * kappa * math.cos(kappa))
 
@@ -641,9 +669,10 @@ BAD_INPUT = {
     "bad Diffusion kind": (lambda: Diffusion(sigma=1.0, kind="cubic"),
                            "diffusion kind must be 'poisson' or 'linear'"),
     "negative poisson sigma": (lambda: Diffusion(sigma=-1.0), "diffusion sigma must be >= 0"),
-    "exact_moments with multiplicative noise": (
-        lambda: exact_moments(point_problem(sigma=0.1, beta=0.5, t_final=1.0), dt=0.1),
-        "exact_moments needs a LinearDrift and additive Diffusion noise"),
+    "exact_moments with linear multiplicative noise": (
+        lambda: exact_moments(point_problem(sigma=0.1, beta=0.5, kind="linear",
+                                            t_final=1.0), dt=0.1),
+        "exact_moments needs a LinearDrift and additive or Poisson-form Diffusion noise"),
     "exact_moments with a callable drift": (
         lambda: exact_moments(_as_callable(_problem_1()), dt=0.1),
         "exact_moments needs a LinearDrift"),

@@ -222,6 +222,15 @@ class DelayLaw(abc.ABC):
                              f"x^{order} does not exist")
         return moment
 
+    @property
+    def kappa_scale(self) -> float:
+        """Order of magnitude of the divergence threshold ``κ*`` of the normalised law.
+
+        1 for round laws; larger for laws, such as :class:`~sdde.delays.GeometricSum`,
+        whose mean is many rounds, so that the threshold search reaches far enough.
+        """
+        return 1.0
+
     # ------------------------------------------------------------- transform
     @property
     def fast_laplace(self) -> bool:
