@@ -1,6 +1,6 @@
 """Reference simulator of asynchronous SGD: event-loop throughput, and where the time goes.
 
-Run: ``.venv/bin/python benchmarks/bench_simulator.py`` (about 2 minutes). Prints four
+Run: ``.venv/bin/python benchmarks/bench_simulator.py`` (about 3 minutes). Prints five
 sections. The model throughout: n = 32 workers with shifted-exponential rounds (shift 0.5,
 mean 1), lr = 0.001, gradient-noise variance 1, stationary start, no threshold; d = 100
 modes have curvatures 0.1 … 10 (largest κ = lr·n·h = 0.32), d = 1 has h = 1 (κ = 0.032).
@@ -29,6 +29,10 @@ wall time of the whole call, while the parts in section 3 are timed alone in one
    bucket sort) and the rest, with the stable ``argsort`` it replaced timed beside it.
 4. d = 100, 10⁶ updates per replica, R = 1 and 4: throughput and the same split; there the
    floor is drawing the 10⁸ normals.
+5. Sparsified gradients (``sdde.Sparsifier``), d = 100, 10⁶ updates, one replica: the
+   plain run against random-k and top-k with error feedback, both sending 10 % of the
+   coordinates, and their cost relative to the plain run (the selection sorts each
+   push's ``d`` keys or magnitudes; random-k also draws ``d`` uniform keys per push).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from sdde.kernels import StepPolicy
 from sdde.noise import block_streams
 from sdde.objectives import QuadraticObjective
 from sdde.simulator import SimulationResult, simulate
+from sdde.sparsification import Sparsifier
 
 N_WORKERS = 32
 DELAY = "shifted-exp:shift=0.5,mean=1"
@@ -70,9 +75,11 @@ def _model(spectrum: str) -> sdde.AsyncSGDModel:
 
 
 def _run(model: sdde.AsyncSGDModel, n_updates: int, replicas: int = 1,
-         engine: str = "compiled", seed: int = 0) -> SimulationResult:
+         engine: str = "compiled", seed: int = 0,
+         sparsifier: Sparsifier | None = None) -> SimulationResult:
     result = simulate(model, n_updates=n_updates, rng=np.random.default_rng(seed),
-                      replicas=replicas, record_every=RECORD_EVERY, engine=engine)
+                      replicas=replicas, record_every=RECORD_EVERY, engine=engine,
+                      sparsifier=sparsifier)
     if any(status != "finished" for status in result.status):
         raise RuntimeError(f"a benchmark run did not finish: {result.status}")
     return result
@@ -115,7 +122,7 @@ def _split_once(model: sdde.AsyncSGDModel, n_updates: int, replicas: int,
         accepted = np.zeros(n_events, dtype=np.bool_)
         delay = np.full(n_events, np.nan)
         loss, loss_time = np.full(n_records, np.nan), np.full(n_records, np.nan)
-        no_theta_record = np.empty((0, d))
+        no_theta_record, no_residuals = np.empty((0, d)), np.empty((0, d))
         status = RUNNING
         for first in range(0, n_events, chunk):
             t = time.perf_counter()
@@ -125,7 +132,8 @@ def _split_once(model: sdde.AsyncSGDModel, n_updates: int, replicas: int,
             status = run_events(first, workers, times, z, objective.curvatures, noise_sd, LR,
                                 factors, -1, theta, snapshots, pulled_version, pulled_time,
                                 counters, staleness, accepted, delay, loss, loss_time,
-                                no_theta_record, n_updates, RECORD_EVERY, 1e100)
+                                no_theta_record, n_updates, RECORD_EVERY, 1e100, d, False,
+                                None, no_residuals)
             spent["events"] += time.perf_counter() - t
             if status != RUNNING:
                 break
@@ -310,10 +318,34 @@ def bench_d100() -> None:
               f"{total / split['normals']:.2f}x")
 
 
+def bench_sparsified() -> None:
+    model = _model("0.1:10:100")
+    cases: dict[str, Sparsifier | None] = {
+        "plain": None, "random:0.1": Sparsifier.parse("random:0.1"),
+        "top:0.1:ef": Sparsifier.parse("top:0.1:ef")}
+    for sparsifier in cases.values():  # warm-up: compile or load the sparsified loop
+        _run(model, 1000, sparsifier=sparsifier)
+    spent: dict[str, list[float]] = {label: [] for label in cases}
+    for _ in range(REPEATS):  # interleaved: a change of machine load hits every case
+        for label, sparsifier in cases.items():
+            spent[label].append(_median_time(
+                lambda s=sparsifier: _run(model, N_UPDATES, sparsifier=s), repeats=1))
+    plain = statistics.median(spent["plain"])
+    print(f"\nsparsified gradients, d = 100, n = {N_WORKERS}, 10^6 updates, R = 1, median of "
+          f"{REPEATS}")
+    print(f"  {'sparsifier':12s} {'time s':>8s} {'updates/s':>11s} {'ns/update':>10s} "
+          f"{'vs plain':>9s}")
+    for label in cases:
+        elapsed = statistics.median(spent[label])
+        print(f"  {label:12s} {elapsed:8.3f} {N_UPDATES / elapsed:11.3e} "
+              f"{1e9 * elapsed / N_UPDATES:10.1f} {elapsed / plain:8.2f}x")
+
+
 if __name__ == "__main__":
     start = time.perf_counter()
     bench_first_call()
     bench_engines()
     bench_d1()
     bench_d100()
+    bench_sparsified()
     print(f"\nwhole benchmark: {time.perf_counter() - start:.0f} s")

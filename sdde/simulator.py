@@ -11,6 +11,10 @@ Push times do not depend on the parameters, so a run draws its whole push schedu
 first (``sdde._staleness_sim.push_schedule``) and then replays it through the event loop
 (:func:`_events_python`, the readable specification, or its compiled twin
 ``sdde._sim_kernel.run_events``).
+
+With a :class:`~sdde.sparsification.Sparsifier` each push sends only some coordinates
+of its gradient (random-k or top-k), with or without error feedback: see
+:mod:`sdde.sparsification` for the exact semantics.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sdde.kernels import StepPolicy
 from sdde.model import AsyncSGDModel
 from sdde.noise import block_streams
 from sdde.objectives import GradientOracle, QuadraticObjective
+from sdde.sparsification import Sparsifier, sparsify
 
 #: Standard normals drawn per chunk of events (bounds the noise memory).
 _CHUNK_VALUES = 1 << 20
@@ -93,7 +98,8 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
              replicas: int = 1, theta0: float | FloatArray = 1.0,
              start: Literal["stationary", "lockstep"] = "stationary",
              record_every: int = 1, record_theta: bool = False, bound: float = 1e100,
-             engine: Literal["compiled", "python"] = "compiled") -> SimulationResult:
+             engine: Literal["compiled", "python"] = "compiled",
+             sparsifier: Sparsifier | None = None) -> SimulationResult:
     """Simulate asynchronous SGD on the model's quadratic loss, exactly.
 
     The objective has one coordinate per Hessian mode (:attr:`AsyncSGDModel.curvatures`
@@ -123,6 +129,11 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
         A run stops, as diverged, when a parameter leaves ``[−bound, bound]``.
     engine : {"compiled", "python"}
         The numba event loop or the plain-Python reference (identical results).
+    sparsifier : Sparsifier, optional
+        Send only part of each gradient (random-k or top-k, with or without error
+        feedback; :mod:`sdde.sparsification`). Coordinates are the modes in the
+        curvatures' ascending order (top-k ties go to the flatter mode). ``None``: send
+        everything.
 
     Returns
     -------
@@ -135,7 +146,7 @@ def simulate(model: AsyncSGDModel, *, n_updates: int, rng: np.random.Generator,
     return run(model.cluster, objective, lr=model.lr, policy=model.policy,
                n_updates=n_updates, rng=rng, replicas=replicas, theta0=start_theta,
                start=start, record_every=record_every, record_theta=record_theta,
-               bound=bound, engine=engine)
+               bound=bound, engine=engine, sparsifier=sparsifier)
 
 
 def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: int,
@@ -144,7 +155,8 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
         replicas: int = 1, theta0: float | FloatArray = 1.0,
         start: Literal["stationary", "lockstep"] = "stationary", record_every: int = 1,
         record_theta: bool = False, bound: float = 1e100,
-        engine: Literal["compiled", "python"] = "compiled") -> SimulationResult:
+        engine: Literal["compiled", "python"] = "compiled",
+        sparsifier: Sparsifier | None = None) -> SimulationResult:
     """:func:`simulate` for any cluster, objective and step policy.
 
     ``objective`` is a :class:`~sdde.objectives.QuadraticObjective` (compiled or Python
@@ -152,10 +164,20 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
     Python loop: ``stochastic_gradient(θ_pulled, rng)`` per applied update). ``policy``
     may be a :class:`StepPolicy` or a function ``g(s)`` of an integer array of staleness
     values (e.g. ``lambda s: np.exp(-0.1 * s)``).
+
+    ``sparsifier`` (:class:`~sdde.sparsification.Sparsifier`) sparsifies every push, in
+    both engines and for any oracle. Random-k keys come from the replica's stream: on a
+    quadratic, ``rng.random((rows, d))`` right after each chunk's normals; for another
+    oracle, ``rng.random(d)`` right after each gradient it computes. They are drawn only
+    when ``keep(d) < d``, so a sparsifier that keeps every coordinate reproduces the
+    plain run bit for bit. With error feedback and ``keep(d) < d`` a gradient the
+    threshold drops is still computed (it updates its worker's residual).
     """
     if not isinstance(objective, GradientOracle):
         raise ValueError("objective must be a QuadraticObjective or have dim, loss(theta) "
                          "and stochastic_gradient(theta, rng)")
+    if sparsifier is not None and not isinstance(sparsifier, Sparsifier):
+        raise ValueError(f"sparsifier must be a Sparsifier or None, got {sparsifier!r}")
     _check(n_updates=n_updates, replicas=replicas, record_every=record_every, lr=lr,
            bound=bound, start=start, engine=engine)
     policy = StepPolicy() if policy is None else policy
@@ -174,7 +196,7 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
     def one(stream: np.random.Generator) -> dict:
         return _replica(groups, cluster, objective, lr, factors, theta_start, n_updates,
                         acceptance, stream, start == "stationary", record_every,
-                        record_theta, bound, engine)
+                        record_theta, bound, engine, sparsifier)
 
     streams = block_streams(rng, replicas)
     threads = min(replicas, os.cpu_count() or 1) if engine == "compiled" else 1
@@ -216,7 +238,8 @@ class _State:
 def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: float,
              factors: FloatArray, theta0: FloatArray, n_updates: int, acceptance: float,
              rng: np.random.Generator, stationary: bool, record_every: int,
-             record_theta: bool, bound: float, engine: str) -> dict:
+             record_theta: bool, bound: float, engine: str,
+             sparsifier: Sparsifier | None) -> dict:
     n = cluster.n_workers
     # pushes needed: n_updates / acceptance, plus ~6 standard deviations and a full round
     needed = n_updates / acceptance
@@ -225,7 +248,7 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
         times, workers = push_schedule(groups, horizon, rng, stationary=stationary)
         out = _replay(times, workers, n, objective, lr, factors,
                       -1 if cluster.threshold is None else cluster.threshold, theta0,
-                      n_updates, rng, record_every, record_theta, bound, engine)
+                      n_updates, rng, record_every, record_theta, bound, engine, sparsifier)
         if out["status"] != "exhausted":
             return out
         horizon *= 2.0  # rare (a long threshold transient): draw a longer schedule
@@ -234,7 +257,7 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
 def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientOracle,
             lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
             n_updates: int, rng: np.random.Generator, record_every: int, record_theta: bool,
-            bound: float, engine: str) -> dict:
+            bound: float, engine: str, sparsifier: Sparsifier | None) -> dict:
     state = _State(theta=theta0.copy(), snapshots=np.tile(theta0, (n, 1)),
                    pulled_version=np.zeros(n, dtype=np.int64), pulled_time=np.zeros(n),
                    counters=np.zeros(3, dtype=np.int64))
@@ -252,19 +275,23 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
     state.counters[1] = 1
     arrays = (state.theta, state.snapshots, state.pulled_version, state.pulled_time,
               state.counters, staleness, accepted, delay, loss, loss_time, theta_record)
+    compression = _Compression(sparsifier, n, theta0.size)
     if isinstance(objective, QuadraticObjective):
         status = _quadratic_events(objective, workers, times, rng, lr, factors, threshold,
-                                   arrays, n_updates, record_every, bound, engine)
-    else:  # any oracle: the Python loop, gradients drawn only for applied updates
+                                   arrays, n_updates, record_every, bound, engine,
+                                   compression)
+    else:  # any oracle: the Python loop, gradients drawn only for the pushes that need one
         def gradient(e: int, pulled: FloatArray) -> FloatArray:
-            return np.asarray(objective.stochastic_gradient(pulled.copy(), rng))
+            g = np.asarray(objective.stochastic_gradient(pulled.copy(), rng))
+            compression.draw_keys(rng, e, 1)  # this push's random-k keys, if any
+            return g
 
         status = _events_python(0, n_events, workers, times, gradient,
                                 lambda x: float(objective.loss(x.copy())), lr, factors,
                                 threshold, state.theta, state.snapshots,
                                 state.pulled_version, state.pulled_time, state.counters,
                                 staleness, accepted, delay, loss, loss_time, theta_record,
-                                n_updates, record_every, bound)
+                                n_updates, record_every, bound, compression.active())
     if status == RUNNING:
         return {"status": "exhausted"}
     last = int(state.counters[2]) + 1
@@ -276,11 +303,56 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
             "diverged_at": float(times[last - 1]) if diverged else math.inf}
 
 
+class _Compression:
+    """One replica's sparsification state: its workers' residuals and the current keys.
+
+    Called as ``compress(e, w, g)`` on push ``e`` of worker ``w`` with gradient ``g``, it
+    returns what is sent (:func:`~sdde.sparsification.sparsify` of ``g``, plus the
+    residual under error feedback) and keeps the new residual. ``keys`` holds the random-k
+    keys of pushes ``first, first + 1, …`` (no rows: top-k, or every coordinate kept);
+    the compiled loop reads the same arrays.
+    """
+
+    def __init__(self, sparsifier: Sparsifier | None, n: int, d: int) -> None:
+        self.sparsifier = sparsifier
+        self.keep = d if sparsifier is None else sparsifier.keep(d)
+        self.error_feedback = sparsifier is not None and sparsifier.error_feedback
+        # a dropped push still updates its worker's residual, unless nothing is ever left
+        self.every_push = self.error_feedback and self.keep < d
+        self.random_keys = sparsifier is not None and sparsifier.kind == "random" \
+            and self.keep < d
+        self.residuals = np.zeros((n if self.error_feedback else 0, d))
+        self.keys = np.empty((0, d))
+        self.first = 0
+
+    def active(self) -> _Compression | None:
+        """``self``, or ``None`` without a sparsifier (the plain loop)."""
+        return None if self.sparsifier is None else self
+
+    @property
+    def kernel_keys(self) -> FloatArray | None:
+        """``keys`` as ``run_events`` takes them: ``None`` selects its plain loop."""
+        return None if self.sparsifier is None else self.keys
+
+    def draw_keys(self, rng: np.random.Generator, first: int, rows: int) -> None:
+        """Draw the random-k keys of pushes ``first .. first + rows − 1`` (only if needed)."""
+        if self.random_keys:
+            self.keys, self.first = rng.random((rows, self.keys.shape[1])), first
+
+    def __call__(self, e: int, w: int, g: FloatArray) -> FloatArray:
+        p = g + self.residuals[w] if self.error_feedback else g
+        keys = self.keys[e - self.first] if self.keys.shape[0] else None
+        sent, rest = sparsify(p, self.keep, keys)
+        if self.error_feedback:
+            self.residuals[w] = rest
+        return sent
+
+
 def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times: FloatArray,
                       rng: np.random.Generator, lr: float, factors: FloatArray,
                       threshold: int, arrays: tuple[np.ndarray, ...], n_updates: int,
-                      record_every: int,
-                      bound: float, engine: str) -> int:
+                      record_every: int, bound: float, engine: str,
+                      compression: _Compression) -> int:
     """The quadratic event loop (compiled or Python) over chunks of pre-drawn normals."""
     d, n_events = objective.dim, times.size
     (theta, snapshots, version, pulled_at, counters, staleness, accepted, delay, loss,
@@ -297,11 +369,14 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
     chunk = max(1, _CHUNK_VALUES // d)
     for first in range(0, n_events, chunk):
         z = rng.standard_normal((min(chunk, n_events - first), d))
+        compression.draw_keys(rng, first, z.shape[0])
         if engine == "compiled":
             status = run_events(first, workers, times, z, h, noise_sd, lr, factors, threshold,
                                 theta, snapshots, version, pulled_at, counters, staleness,
                                 accepted, delay, loss, loss_time, theta_record, n_updates,
-                                record_every, bound)
+                                record_every, bound, compression.keep,
+                                compression.error_feedback, compression.kernel_keys,
+                                compression.residuals)
         else:
             def gradient(e: int, pulled: FloatArray, z: FloatArray = z,
                          first: int = first) -> FloatArray:
@@ -310,7 +385,8 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
             status = _events_python(first, z.shape[0], workers, times, gradient, loss_of, lr,
                                     factors, threshold, theta, snapshots, version, pulled_at,
                                     counters, staleness, accepted, delay, loss, loss_time,
-                                    theta_record, n_updates, record_every, bound)
+                                    theta_record, n_updates, record_every, bound,
+                                    compression.active())
         if status != RUNNING:
             break
     return status
@@ -323,20 +399,25 @@ def _events_python(first: int, n_new: int, workers: np.ndarray, times: FloatArra
                    pulled_version: np.ndarray, pulled_time: FloatArray, counters: np.ndarray,
                    staleness: np.ndarray, accepted: np.ndarray, delay: FloatArray,
                    loss: FloatArray, loss_time: FloatArray, theta_record: FloatArray,
-                   n_updates: int, record_every: int, bound: float) -> int:
+                   n_updates: int, record_every: int, bound: float,
+                   compress: _Compression | None = None) -> int:
     """The event loop, written to be read: the specification the compiled loop follows.
 
     ``gradient(e, θ_pulled)`` is the stochastic gradient of push ``e`` at the parameters
     its worker pulled; ``loss_of(θ)`` the recorded loss; ``theta_record`` gets θ at
-    each record when it has rows.
+    each record when it has rows. ``compress(e, w, g)``, if given, is what worker ``w``
+    sends instead of ``g`` (a sparsifier, :class:`_Compression`).
     """
     for e in range(first, first + n_new):
         w = workers[e]
         stale = counters[0] - pulled_version[w]  # updates since worker w pulled
         staleness[e], delay[e], counters[2] = stale, times[e] - pulled_time[w], e
         accepted[e] = take = threshold < 0 or stale <= threshold
+        if take or (compress is not None and compress.every_push):
+            g = gradient(e, snapshots[w])
+            sent = g if compress is None else compress(e, w, g)
         if take:
-            theta -= lr * factors[min(stale, factors.size - 1)] * gradient(e, snapshots[w])
+            theta -= lr * factors[min(stale, factors.size - 1)] * sent
             counters[0] += 1
             if not np.all(np.abs(theta) <= bound):
                 return DIVERGED
