@@ -45,6 +45,12 @@ class AsyncSGDModel:
         one per mode): the variance of one stochastic gradient's component.
     policy : StepPolicy
         Staleness-dependent step-size policy (default constant).
+    backlog : float
+        The gradient mass in flight at ``t = 0``, as a share of the SDDE's constant
+        history: before ``0`` the history is ``backlog · x0``. 1 (the default) for
+        asynchronous SGD, whose gradients due after ``0`` were all computed at ``θ₀``;
+        ``q`` for error feedback, whose residuals start empty
+        (:func:`sdde.sparse_model.sparsified_model`).
 
     Examples
     --------
@@ -60,6 +66,7 @@ class AsyncSGDModel:
     spectrum: HessianSpectrum
     noise: float | tuple[float, ...] = 0.0
     policy: StepPolicy = field(default_factory=StepPolicy)
+    backlog: float = 1.0
 
     def __post_init__(self) -> None:
         lr = self.lr
@@ -78,6 +85,8 @@ class AsyncSGDModel:
                            else tuple(float(v) for v in noise))
         if not isinstance(self.policy, StepPolicy):
             raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
+        if not (isinstance(self.backlog, int | float) and 0 <= self.backlog <= 1):
+            raise ValueError(f"backlog must be a number in [0, 1], got {self.backlog!r}")
 
     # ------------------------------------------------------------------ scales
     @property
@@ -161,7 +170,7 @@ class AsyncSGDModel:
 
     # ---------------------------------------------------------------- problem
     def to_problem(self, t_final: float, *, x0: float | FloatArray = 1.0,
-                   gradient_noise: str = "additive") -> SDDEProblem:
+                   gradient_noise: str = "additive", jump_factor: float = 1.0) -> SDDEProblem:
         """The SDDE of the modes, in units of the mean delay, for :func:`sdde.solve`.
 
         ``dx = −κ ∫ x(t − u) w(u) dF̃(u) dt + g(x) dW`` per mode (in :attr:`curvatures`
@@ -179,12 +188,18 @@ class AsyncSGDModel:
             ``"additive"``: ``g = σ`` (minibatch noise only). ``"poisson"``:
             ``g = sqrt(σ² + β² x²)`` with ``β = η √n h``: Poisson-arriving gradients also
             carry the squared gradient ``(h x)²`` as noise (THEORY.md §3).
+        jump_factor : float
+            Multiplies ``β²``: the mean squared update per arrival relative to one full
+            gradient ``(η h x)²`` (sparsified pushes differ:
+            :attr:`sdde.sparse_model.SparsifiedModel.jump_factor`).
         """
         if gradient_noise not in ("additive", "poisson"):
             raise ValueError(f"gradient_noise must be 'additive' or 'poisson', got "
                              f"{gradient_noise!r}")
+        if not (isinstance(jump_factor, int | float) and 0 <= jump_factor < math.inf):
+            raise ValueError(f"jump_factor must be a finite number >= 0, got {jump_factor!r}")
         sigma = np.sqrt(self.noise_intensities)
-        beta = (self.lr * math.sqrt(self.n_workers) * self.curvatures
+        beta = (self.lr * math.sqrt(self.n_workers * jump_factor) * self.curvatures
                 if gradient_noise == "poisson" else 0.0)
         start = np.atleast_1d(np.asarray(x0, dtype=np.float64))
         if start.size == self.spectrum.n_modes and start.size > 1:
@@ -192,7 +207,9 @@ class AsyncSGDModel:
             start = start[np.argsort(eigen, kind="stable")]
         return SDDEProblem(drift=LinearDrift(gains=self.kappas[None, :]),
                            delays=(Delay.from_kernel(self.kernel),),
-                           diffusion=Diffusion(sigma=sigma, beta=beta), history=start,
+                           diffusion=Diffusion(sigma=sigma, beta=beta),
+                           history=start if self.backlog == 1.0 else _Backlog(start,
+                                                                              self.backlog),
                            t_final=t_final, n_modes=self.spectrum.n_modes)
 
     # --------------------------------------------------------------- variants
@@ -220,3 +237,14 @@ class AsyncSGDModel:
         return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,
                 "policy": str(self.policy), "spectrum": self.spectrum.to_dict(),
                 "noise": self.noise if isinstance(self.noise, float) else list(self.noise)}
+
+
+@dataclass(frozen=True)
+class _Backlog:
+    """History ``x0`` at ``t = 0`` and ``share · x0`` before (a picklable callable)."""
+
+    start: FloatArray
+    share: float
+
+    def __call__(self, t: float) -> FloatArray:
+        return self.start if t >= 0 else self.share * self.start

@@ -35,6 +35,8 @@ from sdde.moments import model_moments
 from sdde.objectives import QuadraticObjective
 from sdde.roots import characteristic_roots
 from sdde.simulator import SimulationResult, run
+from sdde.sparse_model import sparsified_model
+from sdde.sparsification import Sparsifier
 from sdde.spectrum import HessianSpectrum
 from sdde.stability import critical_kappa, stationary_variance
 
@@ -426,7 +428,8 @@ class MeasuredThreshold:
 
 def measured_threshold(model: AsyncSGDModel, *, rng: np.random.Generator,
                        n_updates: int = 20_000, replicas: int = 5,
-                       rel_tol: float = 2e-3) -> MeasuredThreshold:
+                       rel_tol: float = 2e-3, sparsifier: Sparsifier | None = None,
+                       dim: int = 1) -> MeasuredThreshold:
     """The learning rate at which the simulated server starts to diverge.
 
     Only the stiffest mode (largest curvature ``h``) matters. It is simulated without
@@ -449,6 +452,12 @@ def measured_threshold(model: AsyncSGDModel, *, rng: np.random.Generator,
         Length of each run and number of independent replicas.
     rel_tol : float
         Relative width of each replica's final bracket.
+    sparsifier : Sparsifier, optional
+        Sparsify every push (:mod:`sdde.sparsification`); the stiffest mode is then
+        repeated over ``dim`` coordinates for the sparsifier to choose from, and the search
+        starts from the sparsified model's threshold (:func:`sdde.sparse_model.sparsified_model`).
+    dim : int
+        Coordinates of the simulated quadratic (all with the stiffest curvature).
 
     Returns
     -------
@@ -458,17 +467,22 @@ def measured_threshold(model: AsyncSGDModel, *, rng: np.random.Generator,
         raise ValueError(f"rel_tol must lie in (0, 1), got {rel_tol!r}")
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
         raise ValueError(f"replicas must be a whole number >= 1, got {replicas!r}")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a whole number >= 1, got {dim!r}")
     h = float(model.curvatures[-1])
     scale = model.n_workers * h  # κ = lr · scale
     guess = critical_kappa(model.kernel)
+    if sparsifier is not None:
+        sparse = sparsified_model(model, sparsifier, dim)
+        guess = sparse.user_kappa(critical_kappa(sparse.equivalent.kernel))
     guess = guess if math.isfinite(guess) else 4.0
-    objective = QuadraticObjective(curvatures=np.array([h]), noise=0.0)
+    objective = QuadraticObjective(curvatures=np.full(dim, h), noise=0.0)
     seeds = rng.integers(0, 2**63, size=replicas)
 
     def unstable(lr: float, seed: int) -> bool:
         res = run(model.cluster, objective, lr=lr, n_updates=n_updates,
                   rng=np.random.default_rng(seed), policy=model.policy, theta0=1.0,
-                  record_every=max(1, n_updates // 400))
+                  record_every=max(1, n_updates // 400), sparsifier=sparsifier)
         if res.status[0] == "diverged":
             return True
         loss = res.loss[0]

@@ -35,6 +35,7 @@ from sdde.delays._families import (
     Weibull,
     erlang,
 )
+from sdde.delays._geometric_sum import GeometricSum
 from sdde.delays._spec import EXAMPLES, families, parse
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Equilibrium",
     "Exponential",
     "Gamma",
+    "GeometricSum",
     "LogNormal",
     "Mixture",
     "Pareto",
