@@ -17,7 +17,7 @@ from a fixed quadrature rule built for the frequencies asked for.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -52,6 +52,8 @@ _COARSE_PANEL_PHASE = 8.0
 #: Most panels a rule may use; beyond, the tail is cut earlier (heavy tails, high ω) and
 #: the cut mass is recorded in :attr:`TransformRule.error`.
 _MAX_PANELS = 4000
+#: Half-width, in standard deviations, of the Poisson window a table policy's weight sums.
+_WINDOW_SDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,15 @@ class StepPolicy:
     values : tuple of float, optional
         The table of a ``table`` policy (finite, ``>= 0``; the last value holds beyond).
     label : str, optional
-        How a ``table`` policy prints (e.g. ``tail:0.5``).
+        How the policy prints (e.g. ``tail:0.5``, ``mindthestep:0.05``).
+    scale : float, optional
+        Constant factor ``c > 0`` multiplying ``g`` (default 1): :meth:`target_matching`
+        is ``c·γ^s``.
 
     Examples
     --------
     >>> StepPolicy.parse("geometric:0.9")
-    StepPolicy(name='geometric', gamma=0.9, values=None, label=None)
+    StepPolicy(name='geometric', gamma=0.9, values=None, label=None, scale=1.0)
     >>> StepPolicy.parse("exponential:0.1").gamma == math.exp(-0.1)   # η·e^{−0.1 S}
     True
     >>> StepPolicy(name="table", values=(1.0, 0.5, 0.25)).factor([0, 1, 2, 7]).tolist()
@@ -86,11 +91,18 @@ class StepPolicy:
     gamma: float | None = None
     values: tuple[float, ...] | None = None
     label: str | None = None
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.name not in ("constant", "inverse", "geometric", "table"):
             raise ValueError(f"step policy must be constant, inverse, geometric:GAMMA, "
-                             f"exponential:BETA or tail:A, got {self.name!r}")
+                             f"exponential:BETA or tail:A (or mindthestep:BETA[:TARGET]), "
+                             f"got {self.name!r}")
+        c = self.scale
+        if not (isinstance(c, int | float) and not isinstance(c, bool)
+                and 0 < c < math.inf):
+            raise ValueError(f"a step policy's scale must be a finite number > 0, got {c!r}")
+        object.__setattr__(self, "scale", float(c))
         if self.name == "geometric":
             g = self.gamma
             if not (isinstance(g, int | float) and not isinstance(g, bool) and 0 < g <= 1):
@@ -131,10 +143,90 @@ class StepPolicy:
                    label=f"tail:{amplitude:g}")
 
     @classmethod
+    def target_matching(cls, beta: float, staleness: Any, target: float = 1.0) -> StepPolicy:
+        """MindTheStep: ``g(s) = target · e^{−βs} / E[e^{−βS}]``, so ``E[g(S)] = target``.
+
+        The step size is chosen from a model of the staleness law so that the expected
+        update matches a target (Bäckström et al. 2019, MindTheStep-AsyncPSGD); this
+        exponential family, normalised under the model law, is our instantiation of that
+        principle. With ``target = 1`` the mean step is the user's ``η`` while stale
+        gradients weigh less than fresh ones. It is the geometric policy ``γ = e^{−β}``
+        scaled by ``c = target / E[e^{−βS}]``: the kernel of ``exponential:β`` times
+        ``c``, so its ``κ*`` is that of ``exponential:β`` divided by ``c``. For a Poisson
+        law of mean ``m``, ``E[e^{−βS}] = exp(−m (1 − e^{−β}))``.
+
+        Parameters
+        ----------
+        beta : float
+            ``β >= 0`` (``β = 0``: the constant step ``target · η``).
+        staleness : StalenessLaw
+            The law ``S`` is drawn from: the cluster's Poisson law
+            (:meth:`for_cluster`), a measured or exact law, or a fitted one
+            (:meth:`sdde.staleness_models.FittedStaleness.to_law`; a fit itself is
+            accepted too). ``E[e^{−βS}]`` is summed over its table (the tail mass beyond
+            it, at most ``tail_mass``, is left out; ``β = 0`` gives ``c = target``).
+        target : float
+            The mean step factor ``E[g(S)] > 0`` (default 1).
+
+        Examples
+        --------
+        >>> from sdde.staleness_models import fit_staleness
+        >>> law = fit_staleness([3, 5, 4, 4, 6, 2], "poisson").to_law()     # Poisson(4)
+        >>> policy = StepPolicy.target_matching(0.1, law)
+        >>> str(policy), round(policy.scale / math.exp(4 * (1 - math.exp(-0.1))), 12)
+        ('mindthestep:0.1', 1.0)
+        """
+        if not (isinstance(beta, int | float) and math.isfinite(beta) and beta >= 0):
+            raise ValueError(f"mindthestep step policy needs beta >= 0, got {beta!r}")
+        if not (isinstance(target, int | float) and 0 < target < math.inf):
+            raise ValueError(f"mindthestep step policy needs a target > 0, got {target!r}")
+        gamma = math.exp(-beta)
+        if gamma == 0.0:
+            raise ValueError(f"mindthestep step policy: beta = {beta!r} is too large "
+                             f"(e^(-beta) underflows)")
+        if not hasattr(staleness, "probabilities") and hasattr(staleness, "to_law"):
+            staleness = staleness.to_law()
+        p = np.asarray(staleness.probabilities, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            log_mgf = (0.0 if beta == 0 else  # E[1] = 1, whatever the table leaves out
+                       float(special.logsumexp(np.log(p) - beta * np.arange(p.size))))
+        scale = (target * math.exp(-log_mgf) if -log_mgf + math.log(target) < 709.0
+                 else math.inf)
+        if not 0 < scale < math.inf:
+            raise ValueError(f"mindthestep step policy: E[exp(-beta S)] = exp({log_mgf:.4g})"
+                             f" leaves no finite step scale (beta {beta!r} too large for "
+                             f"this staleness law)")
+        label = f"mindthestep:{_spec_number(beta)}"
+        if target != 1:
+            label += f":{_spec_number(target)}"
+        return cls(name="geometric", gamma=gamma, label=label, scale=scale)
+
+    @classmethod
     def parse(cls, spec: str, staleness: Any = None) -> StepPolicy:
         """Policy from ``constant``, ``inverse``, ``geometric:GAMMA``, ``exponential:BETA``
-        (``e^{−βs}``) or ``tail:A`` (:meth:`tail_adaptive`; needs the ``staleness`` law)."""
+        (``e^{−βs}``), ``tail:A`` (:meth:`tail_adaptive`) or ``mindthestep:BETA`` /
+        ``mindthestep:BETA:TARGET`` (:meth:`target_matching`); the last two need the
+        ``staleness`` law."""
         name, _, arg = spec.strip().partition(":")
+        if name == "mindthestep":
+            beta_text, _, target_text = arg.partition(":")
+            try:
+                beta = float(beta_text)
+                target = float(target_text) if target_text else 1.0
+            except ValueError:
+                raise ValueError(f"the mindthestep step policy needs numbers, as in "
+                                 f"mindthestep:0.05 or mindthestep:0.05:1; got {spec!r}"
+                                 ) from None
+            if not (math.isfinite(beta) and beta >= 0):
+                raise ValueError(f"mindthestep step policy needs beta >= 0, as in "
+                                 f"mindthestep:0.05; got {spec!r}")
+            if not 0 < target < math.inf:
+                raise ValueError(f"mindthestep step policy needs a target > 0, as in "
+                                 f"mindthestep:0.05:1; got {spec!r}")
+            if staleness is None:
+                raise ValueError("the mindthestep step policy needs the cluster's "
+                                 "staleness law")
+            return cls.target_matching(beta, staleness, target)
         if name in ("exponential", "tail"):
             try:
                 value = float(arg)
@@ -168,25 +260,34 @@ class StepPolicy:
 
     @classmethod
     def for_cluster(cls, spec: str, cluster: Any) -> StepPolicy:
-        """:meth:`parse` for a cluster: ``tail:A`` ranks staleness by the cluster's
-        Poisson-approximated staleness law (computed only for that policy)."""
-        needs_law = spec.strip().startswith("tail")
+        """:meth:`parse` for a cluster: ``tail:A`` ranks staleness by, and
+        ``mindthestep:BETA[:TARGET]`` normalises over, the cluster's Poisson-approximated
+        staleness law (computed only for those policies)."""
+        needs_law = spec.strip().startswith(("tail", "mindthestep"))
         return cls.parse(spec, staleness=cluster.staleness("poisson") if needs_law else None)
 
     @property
     def is_constant(self) -> bool:
         """Whether ``g ≡ 1``."""
+        if self.scale != 1.0:
+            return False
         if self.name == "table":
             return all(v == 1.0 for v in self.values or ())
         return self.name == "constant" or (self.name == "geometric" and self.gamma == 1.0)
 
     def __str__(self) -> str:
+        if self.label:
+            return self.label
         if self.name == "table":
-            return self.label or f"table[{len(self.values or ())}]"
-        return f"geometric:{self.gamma:g}" if self.name == "geometric" else self.name
+            text = f"table[{len(self.values or ())}]"
+        else:
+            text = f"geometric:{self.gamma:g}" if self.name == "geometric" else self.name
+        return text if self.scale == 1.0 else f"{self.scale:g}×{text}"
 
     def factor(self, staleness: npt.ArrayLike) -> FloatArray:
         """``g(s)`` at the given staleness values."""
+        if self.scale != 1.0:
+            return self.scale * replace(self, scale=1.0, label=None).factor(staleness)
         s = np.asarray(staleness, dtype=np.float64)
         if self.name == "inverse":
             return 1.0 / (1.0 + s)
@@ -202,8 +303,12 @@ class StepPolicy:
 
         Closed forms: constant ``Q(K+1, m)``; inverse ``(P(1 <= S' <= K+1)) / m`` with
         ``S' ~ Poisson(m)``; geometric ``e^{−(1−γ) m} P(Poisson(γ m) <= K)``, ``Q`` the
-        regularised upper incomplete gamma function.
+        regularised upper incomplete gamma function; times :attr:`scale`.
         """
+        if self.scale != 1.0:
+            base = replace(self, scale=1.0, label=None)
+            return np.asarray(self.scale * base.weight(mean_staleness, threshold),
+                              dtype=np.float64)
         m = np.asarray(mean_staleness, dtype=np.float64)
         big_k = math.inf if threshold is None else threshold
 
@@ -234,17 +339,45 @@ class StepPolicy:
             # Σ_{s <= min(K, L−1)} g(s) P(S = s), plus the last value over L <= s <= K
             table = np.asarray(self.values, dtype=np.float64)
             top = int(min(table.size - 1, big_k))
-            ks = np.arange(top + 1, dtype=np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_m = np.log(m)[..., None]
-                log_pmf = np.where(m[..., None] > 0, ks * log_m,
-                                   np.where(ks == 0, 0.0, -np.inf))
-            pmf = np.exp(log_pmf - m[..., None] - special.gammaln(ks + 1.0))
-            out = pmf @ table[: top + 1]
+            out = _windowed_poisson_sum(m, table[: top + 1])
             if big_k > table.size - 1:
                 out = out + table[-1] * (cdf(big_k, m) - cdf(float(table.size - 1), m))
             return np.asarray(out, dtype=np.float64)
         return cdf(big_k, m)
+
+
+def _windowed_poisson_sum(mean: FloatArray, values: FloatArray) -> FloatArray:
+    """``Σ_{s < len(values)} values[s] · Pois(s; m)`` elementwise in ``m``.
+
+    Means are taken in sorted blocks; each block only sums the ``s`` within 10 standard
+    deviations of its means (below: −10, above: +40 more), where the Poisson mass left out
+    is below 1e-20 (as in :func:`sdde.staleness.mixed_poisson_pmf`). Long tables (the
+    tail-adaptive policy's, thousands of entries at hundreds of workers) then cost about
+    the window, not the table, per mean.
+    """
+    flat = np.asarray(mean, dtype=np.float64).ravel()
+    out = np.zeros(flat.size)
+    order = np.argsort(flat, kind="stable")
+    log_fact = special.gammaln(np.arange(values.size) + 1.0)
+    block = 32
+    for start in range(0, flat.size, block):
+        idx = order[start:start + block]
+        m = flat[idx]
+        lo = max(0, math.floor(m[0] - _WINDOW_SDS * math.sqrt(m[0]) - 10))
+        hi = min(values.size - 1, math.ceil(m[-1] + _WINDOW_SDS * math.sqrt(m[-1]) + 40))
+        if lo > hi:
+            continue
+        ks = np.arange(lo, hi + 1, dtype=np.float64)
+        # xlogy: s log m with 0 log 0 = 0, so m = 0 puts its mass on s = 0 only
+        log_pmf = special.xlogy(ks[None, :], m[:, None]) - m[:, None] - log_fact[None, lo:hi + 1]
+        out[idx] = np.exp(log_pmf) @ values[lo:hi + 1]
+    return out.reshape(np.shape(mean))
+
+
+def _spec_number(value: float) -> str:
+    """``value`` as a spec prints it: short (``%g``) when that reads back exactly."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 @dataclass(frozen=True)
