@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sdde.chart import StabilityChart
     from sdde.report import ClusterReport
     from sdde.staleness import StalenessLaw
+    from sdde.staleness_models import FittedStaleness
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -428,4 +429,56 @@ def plot_heatmap(values: npt.ArrayLike, *, rows: Sequence[str], columns: Sequenc
     ax.set_yticks(range(len(rows)), list(rows), fontsize=8)
     ax.set_title(title, fontsize=9)
     ax.figure.colorbar(image, ax=ax, label=colorbar_label, shrink=0.85)
+    return ax
+
+
+_SYMBOLS = {"lam": "λ", "nu": "ν"}
+
+
+def plot_staleness_fits(counts: npt.ArrayLike, fits: Sequence[FittedStaleness], *,
+                        window: tuple[int, int] | None = None, legend: bool = True,
+                        ax: Axes | None = None) -> Axes:
+    """A measured staleness histogram with fitted models over it; the AIC winner starred.
+
+    Parameters
+    ----------
+    counts : array_like
+        ``counts[s]``: gradients measured with staleness ``s`` (drawn as a normalised
+        histogram).
+    fits : sequence of FittedStaleness
+        Models fitted to those counts (:func:`sdde.staleness_models.fit_staleness`); each
+        is drawn as its pmf, labelled with its parameters and AIC above the smallest; the
+        smallest is marked ``★`` and drawn thicker. Parameters carry their standard
+        errors (``±``).
+    window : (int, int), optional
+        Staleness range shown (default: the whole histogram).
+    legend : bool
+        Draw the legend.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        One bar container (the histogram), then one line per fit in the order given.
+    """
+    ax = _axes(ax)
+    c = np.asarray(counts, dtype=np.float64)
+    s = np.arange(c.size)
+    ax.bar(s, c / c.sum(), width=1.0, color="0.78", ec="0.6", lw=0.3,
+           label=f"measured ({round(float(c.sum())):,} gradients)")
+    best = min(f.aic for f in fits)
+    for fit in fits:
+        won = fit.aic == best
+        params = ", ".join(f"{_SYMBOLS.get(k, k)} = {v:.4g} ± {fit.stderr[k]:.1g}"
+                           for k, v in fit.params.items())
+        mark = "★ " if won else ""
+        ax.plot(s, fit.pmf(s), lw=2.2 if won else 1.2, ls="-" if won else "--",
+                marker="o" if won else None, ms=2.5,
+                label=f"{mark}{fit.model}: {params}; ΔAIC = {fit.aic - best:,.0f}")
+    lo, hi = window if window is not None else (0, c.size - 1)
+    ax.set_xlim(lo - 0.5, hi + 0.5)
+    ax.set_xlabel("staleness s")
+    ax.set_ylabel("P(S = s)")
+    if legend:
+        ax.legend(fontsize=7, loc="upper right")
     return ax
