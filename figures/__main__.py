@@ -21,10 +21,15 @@ from figures import OUT_DIR
 FIGURES = (
     "stability_region",
     "convergence_speed",
+    "policies",
     "kappa_vs_cv",
     "staleness_pmfs",
+    "staleness_models",
+    "momentum_synchrony",
     "trajectories",
     "validation_figure",
+    "injection",
+    "sparsification",
 )
 #: Table modules: ``main() -> None``, writing to their module's ``OUT`` (and, for the
 #: validation table, into docs/validation.md).

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from sdde.roots import characteristic_roots
     from sdde.simulator import SimulationResult, simulate
     from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
+    from sdde.sparse_model import SparsifiedModel, sparsified_model
+    from sdde.sparsification import Sparsifier
     from sdde.spectrum import HessianSpectrum
     from sdde.stability import critical_kappa, stationary_variance
     from sdde.stability_report import StabilityReport, analyze_stability
@@ -82,6 +84,9 @@ _PUBLIC = {
     "LogisticRegressionObjective": "sdde.logistic",
     "SimulationResult": "sdde.simulator",
     "simulate": "sdde.simulator",
+    "Sparsifier": "sdde.sparsification",
+    "SparsifiedModel": "sdde.sparse_model",
+    "sparsified_model": "sdde.sparse_model",
 }
 
 __all__ = [
@@ -104,6 +109,8 @@ __all__ = [
     "SharedLink",
     "SimulationResult",
     "Solution",
+    "SparsifiedModel",
+    "Sparsifier",
     "StabilityReport",
     "StalenessLaw",
     "StepPolicy",
@@ -122,6 +129,7 @@ __all__ = [
     "plots",
     "simulate",
     "solve",
+    "sparsified_model",
     "stationary_variance",
     "sweep",
     "symbolic",

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
     from sdde._progress import TerminalProgress
     from sdde.chart import StabilityChart
     from sdde.cluster import Cluster
+    from sdde.injection import InjectionReport
     from sdde.model import AsyncSGDModel
     from sdde.report import ClusterReport
     from sdde.simulation_report import SimulationReport
+    from sdde.sparse_model import SparsificationReport
+    from sdde.sparsification import Sparsifier
     from sdde.stability_report import StabilityReport
 
 # The command's linear algebra is small (matrices of a few hundred rows), where one BLAS
@@ -103,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME",
                    help="staleness-dependent step: constant (default), inverse "
                         "(η/(1+s)), geometric:GAMMA (η·GAMMA^s), exponential:BETA "
-                        "(η·exp(−BETA·s)) or tail:A (η·(1 + A(1 − 2F(s))), F the staleness "
-                        "CDF), e.g. --step-policy geometric:0.9")
+                        "(η·exp(−BETA·s)), tail:A (η·(1 + A(1 − 2F(s))), F the staleness "
+                        "CDF) or mindthestep:BETA[:T] (η·T·exp(−BETA·s)/E[exp(−BETA·S)]), "
+                        "e.g. --step-policy geometric:0.9")
     p.add_argument("--target-loss", type=_positive_float("--target-loss"), default=None,
                    metavar="EPS", help="also report the time until the expected loss is "
                                        "below EPS")
@@ -141,6 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the --out sweep on this Dask scheduler (needs the "
                         "'distributed' extra), e.g. tcp://10.0.0.5:8786; default: local "
                         "processes")
+    p.add_argument("--inject", type=_inject_staleness, default=None, metavar="K",
+                   help="also predict delay injection (sequential SGD whose gradients are "
+                        "uniformly 0..K updates stale) on the --hessian/--noise quadratic: "
+                        "iterations to the target loss relative to no staleness, and its "
+                        "thresholds, e.g. --inject 16")
+    p.add_argument("--sparsify", type=_sparsifier, default=None,
+                   metavar="random|top:F[:ef]",
+                   help="also predict sparsified pushes: each push carries a share F of the "
+                        "coordinates (random-k or top-k), ':ef' with error feedback, e.g. "
+                        "--sparsify random:0.1:ef")
+    p.add_argument("--dim", type=_whole("--dim", 1), default=1_000_000, metavar="D",
+                   help="coordinates of the model, for --sparsify (k = F·D rounded; default "
+                        "%(default)s)")
     p.add_argument("--plot", default=None, metavar="DIR",
                    help="write PNG figures into DIR: stability chart, rightmost roots, "
                         "staleness law, loss curve, e.g. --plot figures/")
@@ -181,6 +198,8 @@ def _run(args: argparse.Namespace) -> int:
     _check_sweep_options(args)
     cluster = _cluster_from_args(args)
     model = _model_from_args(args, cluster)
+    if args.sparsify is not None:
+        _check_sparsify(args, model)
     planned = _planned_sweep(args, model) if args.out else None
     bar = _progress_bar("exact staleness law", args)
     try:
@@ -203,6 +222,8 @@ def _run(args: argparse.Namespace) -> int:
 
     synchronous = compare_synchronous(model, stability.decay_rate)
     simulation = _simulation(args, model, stability) if args.simulate else None
+    injection = _injection(args, model) if args.inject is not None else None
+    sparsification = _sparsification(args, model) if args.sparsify is not None else None
     chart = _chart(args, model) if args.sweep or args.plot else None
     saved = None if planned is None else _sweep_to_file(args, *planned)
     plots = _plots(args, model, report, chart, simulation) if args.plot else []
@@ -212,7 +233,10 @@ def _run(args: argparse.Namespace) -> int:
               "hessian": args.hessian, "noise": args.noise, "policy": args.policy,
               "target_loss": args.target_loss, "initial_error": args.initial_error,
               "simulate": args.simulate, "replicas": args.replicas, "sweep": args.sweep,
-              "out": args.out, "scheduler": args.scheduler, "plot": args.plot}
+              "out": args.out, "scheduler": args.scheduler, "plot": args.plot,
+              "inject": args.inject,
+              "sparsify": None if args.sparsify is None else str(args.sparsify),
+              "dim": args.dim}
     if args.json:
         out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
                "stability": stability.to_dict(),
@@ -220,6 +244,9 @@ def _run(args: argparse.Namespace) -> int:
                "simulation": None if simulation is None else simulation.to_dict(),
                "sweep": None if chart is None or not args.sweep else chart.to_dict(),
                "sweep_file": saved,
+               "injection": None if injection is None else injection.to_dict(),
+               "sparsification": (None if sparsification is None
+                                  else sparsification.to_dict()),
                "plots": [str(p) for p in plots]}
         print(json.dumps(out, allow_nan=False))
     else:
@@ -227,6 +254,10 @@ def _run(args: argparse.Namespace) -> int:
         print(report.summary())
         print(stability.summary())
         print(synchronous.summary())
+        if injection is not None:
+            print(injection.summary())
+        if sparsification is not None:
+            print(sparsification.summary())
         if simulation is not None:
             print(simulation.summary())
         if chart is not None and args.sweep:
@@ -381,6 +412,49 @@ def _simulation(args: argparse.Namespace, model: AsyncSGDModel,
         bar.close()
 
 
+def _injection(args: argparse.Namespace, model: AsyncSGDModel) -> InjectionReport:
+    """``--inject K``: delay injection on the quadratic of --hessian, --noise, --lr."""
+    from sdde.injection import analyze_injection
+    from sdde.objectives import QuadraticObjective
+
+    spectrum = model.spectrum
+    try:
+        return analyze_injection(
+            QuadraticObjective(curvatures=spectrum.eigenvalues, noise=args.noise),
+            lr=args.lr, max_staleness=args.inject, n_updates=args.updates,
+            theta0=args.initial_error, weights=spectrum.weights, target=args.target_loss)
+    except ValueError as exc:
+        raise UsageError(f"--inject: {str(exc).replace('n_updates', '--updates')}") from None
+
+
+def _check_sparsify(args: argparse.Namespace, model: AsyncSGDModel) -> None:
+    """--sparsify's setting, checked before any long work starts."""
+    from sdde.sparse_model import sparsified_model
+
+    if args.simulate or args.sweep:
+        option = "--simulate" if args.simulate else "--sweep"
+        raise UsageError(f"--sparsify cannot be combined with {option} yet: the simulation "
+                         "and sweeps are of the unsparsified setting (compare with "
+                         "sdde.sparse_check.time_to_target_check)")
+    try:
+        sparsified_model(model, args.sparsify, args.dim)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
+
+
+def _sparsification(args: argparse.Namespace,
+                    model: AsyncSGDModel) -> SparsificationReport:
+    """``--sparsify SPEC``: the sparsified model of the same setting."""
+    from sdde.sparse_model import analyze_sparsified
+
+    try:
+        return analyze_sparsified(model, args.sparsify, dim=args.dim,
+                                  target_loss=args.target_loss,
+                                  initial_error=args.initial_error)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
+
+
 def _chart(args: argparse.Namespace, model: AsyncSGDModel) -> StabilityChart | None:
     from sdde.chart import chart_around
 
@@ -496,6 +570,26 @@ def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
         return value
 
     return convert
+
+
+#: Largest ``--inject K``: the prediction costs O(K) per update and mode (K = 2000: ~3 s).
+MAX_INJECT = 2000
+
+
+def _inject_staleness(text: str) -> int:
+    value = _whole("--inject", 0)(text)
+    if value > MAX_INJECT:
+        raise UsageError(f"--inject must be a whole number in 0..{MAX_INJECT}, got {text!r}")
+    return value
+
+
+def _sparsifier(text: str) -> Sparsifier:
+    from sdde.sparsification import Sparsifier
+
+    try:
+        return Sparsifier.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
 
 
 def _whole(option: str, minimum: int) -> Callable[[str], int]:

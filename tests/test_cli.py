@@ -9,7 +9,6 @@ threshold (theory/staleness.md §2). Simulated laws use a fixed ``--seed`` and f
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
@@ -17,18 +16,17 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_run import assert_usage_error, run, run_json, strict_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
 from sdde._spec_examples import DELAY_SPEC_EXAMPLES
-from sdde.cli import EXIT_USAGE, PROG, build_parser, main
+from sdde.cli import EXIT_USAGE, PROG, build_parser
 from sdde.delays import families
 
-ERROR_PREFIX = f"{PROG}: error:"
 ALL_FAMILIES = families()
 
 STALENESS_KEYS = {"method", "mean", "var", "p50", "p99", "pmf", "tail_mass"}
@@ -36,47 +34,6 @@ INPUT_KEYS = {"workers", "lr", "delay", "threshold", "bandwidth", "updates", "ex
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"JSON output holds the non-standard constant {name}")
-
-
-def strict_json(text: str) -> Any:
-    """``json.loads`` that refuses NaN, Infinity and -Infinity."""
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``main(argv)`` in-process; returns (exit code, stdout, stderr)."""
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    """Run with ``--json``; asserts success, a clean stderr and exactly one JSON object."""
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    assert "Traceback" not in out + err
-    assert out.endswith("\n") and out.count("\n") == 1, "expected exactly one line of JSON"
-    data = strict_json(out)
-    assert isinstance(data, dict)
-    return data
-
-
-def assert_usage_error(code: int, out: str, err: str, *needles: str) -> str:
-    """Exit 2, nothing on stdout, one ``sdde-analyze: error:`` line naming every needle."""
-    assert code == EXIT_USAGE, (code, out, err)
-    assert "Traceback" not in out and "Traceback" not in err
-    assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected one stderr line, got {err!r}"
-    line = lines[0]
-    assert line.startswith(ERROR_PREFIX), line
-    for needle in needles:
-        assert needle in line, f"{needle!r} missing from {line!r}"
-    return line
 
 
 def console_script() -> Path:

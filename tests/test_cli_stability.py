@@ -7,25 +7,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 import pytest
+from cli_run import run, strict_json
 
 import sdde
-from sdde.cli import EXIT_USAGE, PROG, main
+from sdde.cli import EXIT_USAGE, PROG
 
 ERROR_PREFIX = f"{PROG}: error:"
 FAST = ("--no-exact", "--delay", "deterministic:value=1")
-
-
-def _reject_constant(name: str) -> Any:
-    raise AssertionError(f"JSON output holds the non-standard constant {name}")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_default_run_prints_stability(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,7 +30,7 @@ def test_json_has_stability_object(capsys: pytest.CaptureFixture[str]) -> None:
                          "0.5,1", "--noise", "0.5", "--json")
     assert code == 0, err
     assert out.count("\n") == 1
-    data = json.loads(out, parse_constant=_reject_constant)
+    data = strict_json(out)
     stab = data["stability"]
     assert stab["critical_kappa"] == pytest.approx(math.pi / 2, rel=1e-9)
     assert stab["converges"] is True
@@ -83,7 +73,7 @@ def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str],
 def test_policies_run(capsys: pytest.CaptureFixture[str], policy: str) -> None:
     code, out, err = run(capsys, *FAST, "--workers", "16", "--policy", policy, "--json")
     assert code == 0, err
-    data = json.loads(out, parse_constant=_reject_constant)
+    data = strict_json(out)
     assert data["inputs"]["policy"] == policy
     assert data["stability"]["model"]["policy"] == policy
 

@@ -4,7 +4,7 @@ Each notebook is executed with nbclient in a fresh ``python3`` kernel, which
 jupyter_client starts with this interpreter (``sys.executable``: the kernelspec's argv
 says ``python``), so it sees the same installed ``sdde``. The notebooks check their own
 claims with ``assert`` cells, so a run without errors also means the prose still matches
-the numbers. About 45 s for the four on two cores; marked slow.
+the numbers. About 10 s each on two cores; marked slow.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pytest
 FOLDER = Path(__file__).resolve().parents[1] / "docs" / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 EXPECTED = {"divergence_thresholds", "staleness_and_run_time", "model_vs_reference",
-            "beyond_quadratics"}
+            "beyond_quadratics", "staleness_models_and_policies", "momentum_and_synchrony",
+            "delay_injection", "sparsification"}
 
 
 def _execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
