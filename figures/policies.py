@@ -9,10 +9,9 @@ factors ``g(s)`` at 16 workers over that cluster's staleness pmf.
 Policies that depend on ``n`` (``tail:A``, ``mindthestep:B``) are **rebuilt at every
 ``n`` from that ``n``'s Poisson staleness law**, as ``StepPolicy.for_cluster`` does for a
 cluster of ``n`` workers (and as sweeps do): what an operator who re-fits the policy
-after resizing the cluster runs. :func:`sdde.analyze_stability` instead keeps the
-policy it was given (the table built for the model's own ``n``) while it varies ``n`` for
-``optimal_workers`` and ``max_stable_workers``; for policies that do not depend on ``n``
-the two agree, and the checks below hold them to it.
+after resizing the cluster runs, and what :func:`sdde.analyze_stability` does too
+(``AsyncSGDModel.with_workers`` rebuilds them); for policies that do not depend on ``n``
+the checks below hold the curves to the report's numbers.
 
 Checks: every plotted curve peaks at its star (up to ties within rounding) and crosses
 zero between the largest stable worker count and the next. For the ``n``-independent

@@ -6,8 +6,8 @@ discrete-time model's, the exact simulator's measured threshold (per-replica bis
 ``η = 0.01`` and curvature ``h = 1``, the worker count whose slowest mode decays fastest
 and the largest stable worker count, with ``tail:A`` and ``mindthestep:B`` rebuilt at
 every ``n`` from that ``n``'s Poisson staleness law (:func:`figures.policies.worker_limits`),
-and the fastest count :func:`sdde.analyze_stability` reports for the 16-worker model,
-which keeps the 16-worker policy while it varies ``n``. Writes
+and the fastest count :func:`sdde.analyze_stability` reports for the 16-worker model
+(which rebuilds them too, with its own search). Writes
 ``figures/out/policy_table.md``; tests/test_step_policies.py pins the agreement the table
 shows (SDDE within 10 %, discrete within 5 % of the simulator, shifted-exponential rows).
 
@@ -51,9 +51,9 @@ brackets, 20 000 updates, 1 % brackets). Speed at η = {LR:g}, curvature h = {CU
 the largest n with η·n·h < κ*(n) (≥ {MAX_WORKERS}: no divergence up to the search's cap);
 tail:A and mindthestep:B are rebuilt at every n from that n's Poisson staleness law (what
 re-fitting the policy after resizing the cluster gives). The last column is what
-`sdde.analyze_stability` reports for the {WORKERS}-worker model: it keeps the
-{WORKERS}-worker policy (tail's table, mindthestep's scale) at every n, so it differs for
-those two. mindthestep:0.05 uses the same β as exponential:0.05 (g(s) = e^(−0.05 s)/E[e^(−0.05 S)]):
+`sdde.analyze_stability` reports for the {WORKERS}-worker model, which rebuilds those
+policies per n as well, with its own search (golden section over the stable range).
+mindthestep:0.05 uses the same β as exponential:0.05 (g(s) = e^(−0.05 s)/E[e^(−0.05 S)]):
 the same shape rescaled so that the mean step over the staleness law is η; its κ* is
 exponential:0.05's divided by that scale. inverse: past a few dozen workers the rate is
 flat to 1e-6 (each added worker's gradients are damped as much as they add), so its
@@ -107,8 +107,7 @@ def row(law: str, spec: str) -> str:
 def table() -> str:
     """The table as Markdown, with its caption."""
     head = ("| law | policy | κ* (SDDE) | κ* (discrete) | κ measured (simulator) | "
-            "SDDE error | fastest n (decay rate) | max stable n | fastest n, policy fixed "
-            f"at n = {WORKERS} (report) |")
+            "SDDE error | fastest n (decay rate) | max stable n | fastest n (report) |")
     rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     rows = [row(law, spec) for law in LAWS for spec in POLICIES]
     return "\n".join([CAPTION, "", head, rule, *rows])

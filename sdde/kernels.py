@@ -76,11 +76,16 @@ class StepPolicy:
     scale : float, optional
         Constant factor ``c > 0`` multiplying ``g`` (default 1): :meth:`target_matching`
         is ``c·γ^s``.
+    per_cluster : bool, optional
+        Built from the cluster's own staleness law (:meth:`for_cluster`): a model with
+        another number of workers rebuilds it from its ``label``
+        (:meth:`sdde.model.AsyncSGDModel.with_workers`), as a policy that adapts to the
+        measured staleness would.
 
     Examples
     --------
     >>> StepPolicy.parse("geometric:0.9")
-    StepPolicy(name='geometric', gamma=0.9, values=None, label=None, scale=1.0)
+    StepPolicy(name='geometric', gamma=0.9, values=None, label=None, scale=1.0, per_cluster=False)
     >>> StepPolicy.parse("exponential:0.1").gamma == math.exp(-0.1)   # η·e^{−0.1 S}
     True
     >>> StepPolicy(name="table", values=(1.0, 0.5, 0.25)).factor([0, 1, 2, 7]).tolist()
@@ -92,6 +97,7 @@ class StepPolicy:
     values: tuple[float, ...] | None = None
     label: str | None = None
     scale: float = 1.0
+    per_cluster: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in ("constant", "inverse", "geometric", "table"):
@@ -264,7 +270,8 @@ class StepPolicy:
         ``mindthestep:BETA[:TARGET]`` normalises over, the cluster's Poisson-approximated
         staleness law (computed only for those policies)."""
         needs_law = spec.strip().startswith(("tail", "mindthestep"))
-        return cls.parse(spec, staleness=cluster.staleness("poisson") if needs_law else None)
+        policy = cls.parse(spec, staleness=cluster.staleness("poisson") if needs_law else None)
+        return replace(policy, per_cluster=True) if needs_law else policy
 
     @property
     def is_constant(self) -> bool:

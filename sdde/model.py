@@ -220,6 +220,10 @@ class AsyncSGDModel:
     def with_workers(self, n_workers: int) -> AsyncSGDModel:
         """The same model with ``n_workers`` identical workers.
 
+        A step policy built from the cluster's staleness law (``tail:A``,
+        ``mindthestep:B``: :attr:`StepPolicy.per_cluster`) is rebuilt from the new
+        cluster's law.
+
         Raises
         ------
         ValueError
@@ -230,7 +234,10 @@ class AsyncSGDModel:
         group = self.cluster.groups[0]
         cluster = Cluster(workers=[WorkerGroup(workers=int(n_workers), delay=group.delay)],
                           threshold=self.cluster.threshold, link=self.cluster.link)
-        return replace(self, cluster=cluster)
+        policy = self.policy
+        if policy.per_cluster and policy.label is not None:  # adapts to its cluster's law
+            policy = StepPolicy.for_cluster(policy.label, cluster)
+        return replace(self, cluster=cluster, policy=policy)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description of the inputs."""

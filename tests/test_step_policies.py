@@ -274,3 +274,34 @@ def test_cli_takes_mindthestep(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--workers", "16", "--no-exact", "--step-policy", "mindthestep:0.05:-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "target > 0" in err[0]
+
+
+@pytest.mark.parametrize("spec", ["mindthestep:0.05", "tail:1"])
+def test_cluster_policies_are_rebuilt_when_the_worker_count_changes(spec: str) -> None:
+    """A policy built from the cluster's staleness law follows the cluster: the model at
+    64 workers holds the policy built for 64 workers, and the report's largest stable
+    worker count is stable with its own rebuilt policy and unstable one worker beyond
+    (κ* checked directly, independently of the report's search)."""
+    cluster = sdde.Cluster(workers=16, delay=LAW)
+    model = sdde.AsyncSGDModel(lr=0.01, cluster=cluster, spectrum=sdde.HessianSpectrum.parse("1"),
+                               policy=StepPolicy.for_cluster(spec, cluster))
+    bigger = model.with_workers(64)
+    assert bigger.policy == StepPolicy.for_cluster(spec, sdde.Cluster(workers=64, delay=LAW))
+    assert bigger.policy != model.policy
+    limit = sdde.analyze_stability(model).max_stable_workers
+    assert limit is not None and 64 < limit < 4096
+
+    def gain_over_threshold(n: int) -> float:
+        variant = model.with_workers(n)
+        return float(variant.kappas[-1]) / sdde.critical_kappa(variant.kernel)
+
+    assert gain_over_threshold(limit) < 1.0 <= gain_over_threshold(limit + 1)
+
+
+def test_a_policy_from_a_fitted_law_is_kept() -> None:
+    law = fit_staleness(np.arange(40) % 20, "poisson").to_law()
+    policy = StepPolicy.tail_adaptive(1.0, law)
+    assert not policy.per_cluster
+    model = sdde.AsyncSGDModel(lr=0.01, cluster=sdde.Cluster(workers=16, delay=LAW),
+                               spectrum=sdde.HessianSpectrum.parse("1"), policy=policy)
+    assert model.with_workers(64).policy is policy
