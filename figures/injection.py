@@ -5,9 +5,9 @@ applies the gradient taken ``S_t ~ Uniform{0, …, K}`` updates earlier. The mea
 number of updates to a target (excess) loss relative to ``K = 0``, against ``K``, at two
 learning rates per task. Left: a two-mode quadratic (curvatures 0.1 and 1,
 gradient-noise variance 0.1, start 1), simulated over 2000 replicas at once. Right:
-logistic regression (:func:`sdde.injection.logistic_example`: 3 classes, 600 rows,
+logistic regression (:func:`sdde.linearization.logistic_example`: 3 classes, 600 rows,
 minibatches of 128, from ``θ = 0``), predicted through its quadratic model at the
-minimiser (:func:`sdde.injection.linearize`). Lines: the discrete recursion's prediction
+minimiser (:func:`sdde.linearization.linearize`). Lines: the discrete recursion's prediction
 (:func:`sdde.injection.relative_iterations`, every ``K``); points: the simulation, with
 error bars of two bootstrap standard errors over replicas. Target: 5 % of the starting
 excess loss or twice plain SGD's noise floor (:func:`sdde.injection.default_target`).
@@ -28,14 +28,12 @@ import numpy as np
 
 from figures import OUT_DIR, check, new_figure, save
 from sdde.injection import (
-    LinearizedObjective,
     default_target,
-    linearize,
-    logistic_example,
     relative_iterations,
     simulate_injected,
     simulated_relative_iterations,
 )
+from sdde.linearization import LinearizedObjective, linearize, logistic_example
 from sdde.objectives import QuadraticObjective
 
 if TYPE_CHECKING:

@@ -19,21 +19,19 @@ from hypothesis import strategies as st
 
 from sdde.discrete import discrete_critical_alpha
 from sdde.injection import (
-    LinearizedObjective,
     default_target,
     discrete_threshold,
     injected_weights,
     injection_kernel,
     injection_threshold,
     iterations_to_target,
-    linearize,
-    logistic_example,
     predicted_loss,
     predicted_moments,
     relative_iterations,
     simulate_injected,
     simulated_relative_iterations,
 )
+from sdde.linearization import LinearizedObjective, linearize, logistic_example
 from sdde.objectives import QuadraticObjective
 
 NOISY = QuadraticObjective(curvatures=[0.1, 1.0], noise=[0.5, 0.5])
