@@ -1,6 +1,6 @@
 """Stability benchmarks (issue 3): κ* timings, a 200 × 200 chart, κ* accuracy.
 
-Run: ``.venv/bin/python benchmarks/bench_stability.py``. Prints three tables:
+Run: ``.venv/bin/python benchmarks/bench_stability.py``. Prints four tables:
 
 1. ``critical_kappa`` per built-in law: median wall time of a cold call (a fresh kernel
    each time, so no quadrature rule is reused) over 7 calls.

@@ -216,7 +216,7 @@ def draw_synchrony(ax: object, *, fast: bool) -> None:
                   f"{name}: asynchrony stops paying at n = {stop}, but speedups are "
                   f"{before.speedup} at n = {stop - 1} and {at(stop).speedup} at n = {stop}")
         if stop is not None and at(stop).async_decay_rate > 0:  # slower, not diverged (✖)
-            ax.plot([stop], [before.decay_rate], "o", ms=8, color=color,  # type: ignore[attr-defined]
+            ax.plot([stop], [at(stop).decay_rate], "o", ms=8, color=color,  # type: ignore[attr-defined]
                     mec="black", mew=0.8,
                     label=f"{name}: asynchrony stops paying at n = {stop}")
     ax.axvline(top_sync, color="0.4", lw=0.8, ls=":",  # type: ignore[attr-defined]

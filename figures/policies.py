@@ -10,25 +10,22 @@ Policies that depend on ``n`` (``tail:A``, ``mindthestep:B``) are **rebuilt at e
 ``n`` from that ``n``'s Poisson staleness law**, as ``StepPolicy.for_cluster`` does for a
 cluster of ``n`` workers (and as sweeps do): what an operator who re-fits the policy
 after resizing the cluster runs, and what :func:`sdde.analyze_stability` does too
-(``AsyncSGDModel.with_workers`` rebuilds them); for policies that do not depend on ``n``
-the checks below hold the curves to the report's numbers.
+(``AsyncSGDModel.with_workers`` rebuilds them).
 
-Checks: every plotted curve peaks at its star (up to ties within rounding) and crosses
-zero between the largest stable worker count and the next. For the ``n``-independent
-policies those are the report's ``optimal_workers`` / ``optimal_decay_rate`` and
-``max_stable_workers``. For the rebuilt policies the search of :func:`worker_limits` is
-checked at the optimum (no slower than either neighbour) and at the limit: stable there
-and unstable one worker beyond, by ``κ*`` and by the certified root count the report's
-verdict uses. On the right, ``E[g(S)] = 1`` for ``mindthestep`` under its own law.
-At full quality every ``n`` up to 64 and a 160-point geometric grid beyond are plotted;
-the fast version plots the searches' own geometric grid (or 14 points), 3 points
-beyond the limit, and the marks and their neighbours.
+Checks: the fastest and largest stable worker counts are the report's; every plotted
+curve (rates computed here from each ``n``'s own model) peaks at its star (up to ties
+within rounding) and crosses zero between the largest stable worker count and the next;
+:func:`check_limits` checks the report's answers against models built here: the
+optimum no slower than either neighbour, stable at the limit and unstable one worker
+beyond, by ``κ*`` and, for the rebuilt policies, by the certified root count. On the
+right, ``E[g(S)] = 1`` for ``mindthestep`` under its own law. At full quality every
+``n`` up to 64 and a 160-point geometric grid beyond are plotted; the fast version plots
+14 geometric points up to the limit, 3 beyond, and the marks and their neighbours.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -56,9 +53,6 @@ POLICIES = ("constant", "inverse", "exponential:0.05", "tail:1", "mindthestep:0.
 SHOWN_WORKERS = 16
 #: The curves run to this multiple of the largest finite stable worker count.
 BEYOND = 1.4
-#: Points of the geometric grid the optimum is first sought on (then refined between the
-#: best point's neighbours); the report uses 40.
-GRID_POINTS = 24
 
 
 def depends_on_workers(spec: str) -> bool:
@@ -94,99 +88,17 @@ def stable_at(law: str, spec: str, n: int, lr: float = LR, curvature: float = CU
     return bool(m.kappas[-1] < critical_kappa(m.kernel))
 
 
-def _integer_argmax(f: Callable[[int], float], lo: int, hi: int) -> int:
-    """Maximiser of a unimodal function on the integers ``lo..hi`` (ternary search)."""
-    while hi - lo > 3:
-        a, b = lo + (hi - lo) // 3, hi - (hi - lo) // 3
-        lo, hi = (a, hi) if f(a) < f(b) else (lo, b)
-    return max(range(lo, hi + 1), key=lambda n: (f(n), -n))
-
-
 def worker_limits(law: str, spec: str, lr: float = LR,
                   curvature: float = CURVATURE) -> tuple[int, int | None, float]:
-    """``(max stable workers, fastest workers, its decay rate)``, the policy rebuilt per ``n``.
-
-    Policies that do not depend on ``n`` are the same model at every ``n`` as in
-    :func:`sdde.analyze_stability`, whose numbers are returned. Otherwise the model of
-    every ``n`` is built by :func:`model_at` and searched as the report does: the largest
-    stable ``n`` by a fixed-point iteration on ``κ*(n)`` (:func:`_fixed_point_limit`,
-    falling back on the report's doubling and bisection, capped at ``MAX_WORKERS``); the
-    fastest among every ``n`` up to 64, else on a geometric grid refined around its best
-    (the decay rate is unimodal in ``n``; :func:`check_limits` checks the optimum's
-    neighbours, and the plotted curves check it against every ``n`` drawn).
-    The fastest count is ``None`` when :func:`sdde.characteristic_roots` finds no root at
-    some ``n`` searched (``tail:0.5`` on light-tailed laws beyond about 28 workers: the
-    quadrature rule's error bound left of the axis stops it near ``Re z ≈ −0.37``, and
-    the rightmost root lies further left); the report scores such ``n`` as ``−∞``.
-    """
-    if not depends_on_workers(spec):
-        report = analyze_stability(model_at(law, spec, 16, lr, curvature))
-        limit, best = report.max_stable_workers, report.optimal_workers
-        assert limit is not None
-        return limit, best, report.optimal_decay_rate
-
-    def stable(n: int) -> bool:
-        return stable_at(law, spec, n, lr, curvature)
-
-    unknown: list[int] = []
-
-    def rate(n: int) -> float:
-        r = slowest_rate(law, spec, n, lr, curvature)
-        if math.isnan(r):
-            unknown.append(n)
-        return r if math.isfinite(r) else -math.inf
-
-    if not stable(1):
-        return 0, None, math.nan
-    limit = _fixed_point_limit(law, spec, lr, curvature)
-    if limit is None:  # no fixed point quickly: the report's doubling and bisection
-        lo, hi = 1, 2
-        while hi <= MAX_WORKERS and stable(hi):
-            lo, hi = hi, 2 * hi
-        if hi > MAX_WORKERS:
-            limit = MAX_WORKERS
-        else:
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (mid, hi) if stable(mid) else (lo, mid)
-            limit = lo
-    if limit <= 64:
-        candidates = list(range(1, limit + 1))
-    else:
-        candidates = sorted({round(v) for v in np.geomspace(1, limit, GRID_POINTS)})
-    best = max(candidates, key=lambda n: (rate(n), -n))
-    if limit > 64:
-        i = candidates.index(best)
-        refined = _integer_argmax(rate, candidates[max(i - 1, 0)],
-                                  candidates[min(i + 1, len(candidates) - 1)])
-        best = max((best, refined), key=lambda n: (rate(n), -n))
-    if unknown:  # no root found (see below): the optimum is not known
-        return limit, None, math.nan
-    return limit, best, rate(best)
-
-
-def _fixed_point_limit(law: str, spec: str, lr: float, curvature: float) -> int | None:
-    """The largest stable ``n`` by iterating ``n ← ⌈κ*(n)/(η h)⌉ − 1`` from 16.
-
-    ``κ*`` of the rebuilt policies changes slowly with ``n``, so this settles in two or
-    three steps, where doubling and bisection take about 18; the answer is accepted only
-    if ``n`` is stable and ``n + 1`` is not (else ``None``).
-    """
-    n = 16
-    for _ in range(8):
-        m = model_at(law, spec, n, lr, curvature)
-        kappa_star = critical_kappa(m.kernel)
-        if not math.isfinite(kappa_star):
-            return None
-        step = lr * float(m.spectrum.h_max)
-        nxt = min(max(math.ceil(kappa_star / step) - 1, 1), MAX_WORKERS)
-        if nxt == n:
-            break
-        n = nxt
-    if n < MAX_WORKERS and stable_at(law, spec, n, lr, curvature) \
-            and not stable_at(law, spec, n + 1, lr, curvature):
-        return n
-    return None
+    """``(max stable workers, fastest workers, its decay rate)`` from
+    :func:`sdde.analyze_stability` of the 16-worker model, which rebuilds ``tail:A`` and
+    ``mindthestep:B`` at every ``n`` it tries (``AsyncSGDModel.with_workers``). The fastest
+    count is ``None`` when the root finder finds no root at some ``n`` (``tail:0.5`` on
+    light-tailed laws beyond about 28 workers). :func:`check_limits` checks the answers
+    against models built here at and around them."""
+    report = analyze_stability(model_at(law, spec, 16, lr, curvature))
+    assert report.max_stable_workers is not None
+    return report.max_stable_workers, report.optimal_workers, report.optimal_decay_rate
 
 
 def check_limits(law: str, spec: str, limit: int, best: int | None, best_rate: float,
@@ -197,8 +109,8 @@ def check_limits(law: str, spec: str, limit: int, best: int | None, best_rate: f
     (:func:`stable_at`) and, for the rebuilt policies, by the certified count of roots in
     the right half-plane (:func:`sdde.roots.unstable_root_count`, the report's verdict);
     the optimum is within ``1..limit``, its rate is the one returned and it is no slower
-    than its neighbours (rates of :func:`slowest_rate`, which for the ``n``-independent
-    policies are computed independently of the report).
+    than its neighbours (rates of :func:`slowest_rate`, computed here from each ``n``'s
+    own model, not by the report's search).
     """
     name = f"{law}, {spec}"
     if limit < MAX_WORKERS:
@@ -236,14 +148,12 @@ def zero_crossing(n: np.ndarray, rate: np.ndarray) -> float:
     return float(n[i - 1] + (n[i] - n[i - 1]) * rate[i - 1] / (rate[i - 1] - rate[i]))
 
 
-def worker_grid(top: int, marks: list[int], fast: bool, limit: int = 0,
-                rebuilt: bool = False) -> np.ndarray:
-    """Every ``n`` up to 64 and a geometric grid beyond (full); fast: the geometric grid
-    up to ``limit`` that :func:`worker_limits` already computed (rebuilt policies) or 14
-    points, and 3 beyond; both with the marks and their neighbours, up to ``top``."""
+def worker_grid(top: int, marks: list[int], fast: bool, limit: int = 0) -> np.ndarray:
+    """Every ``n`` up to 64 and a geometric grid beyond (full); fast: 14 geometric points
+    up to ``limit`` and 3 beyond; both with the marks and their neighbours, up to ``top``."""
     if fast:
         end = min(max(limit, 1), top)
-        base = np.concatenate([np.geomspace(1, end, GRID_POINTS if rebuilt else 14).round(),
+        base = np.concatenate([np.geomspace(1, end, 14).round(),
                                np.geomspace(end, top, 3).round()])
     else:
         base = np.concatenate([np.arange(1, min(64, top) + 1),
@@ -274,7 +184,7 @@ def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
         limit, best, best_rate = limits[spec]
         assert best is not None
         marks = [best] + ([limit] if limit < top else [])
-        n = worker_grid(top, marks, fast, limit, depends_on_workers(spec))
+        n = worker_grid(top, marks, fast, limit)
         rate = np.array([slowest_rate(LAW, spec, int(k), LR, CURVATURE) for k in n])
         crossing = zero_crossing(n, rate)
         # the plotted maximum is the optimum (up to ties within rounding: the inverse

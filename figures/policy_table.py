@@ -5,16 +5,15 @@ discrete-time model's, the exact simulator's measured threshold (per-replica bis
 3 replicas, 20 000 updates, 1 % brackets; the mean of the replicas' brackets). Then, at
 ``η = 0.01`` and curvature ``h = 1``, the worker count whose slowest mode decays fastest
 and the largest stable worker count, with ``tail:A`` and ``mindthestep:B`` rebuilt at
-every ``n`` from that ``n``'s Poisson staleness law (:func:`figures.policies.worker_limits`),
-and the fastest count :func:`sdde.analyze_stability` reports for the 16-worker model
-(which rebuilds them too, with its own search). Writes
+every ``n`` from that ``n``'s Poisson staleness law, as :func:`sdde.analyze_stability`
+reports them for the 16-worker model (:func:`figures.policies.worker_limits`). Writes
 ``figures/out/policy_table.md``; tests/test_step_policies.py pins the agreement the table
 shows (SDDE within 10 %, discrete within 5 % of the simulator, shifted-exponential rows).
 
 Checks (``AssertionError``): ``κ*(mindthestep:B) = κ*(exponential:B)/c`` with
 ``c = 1/E[e^{−BS}]`` to 1e-9; the fastest worker count is at most the largest stable
-one and no slower than its neighbours, and the report agrees at those counts
-(:func:`figures.policies.check_limits`).
+one and no slower than its neighbours, stable at the limit and unstable beyond, by models
+built at those counts (:func:`figures.policies.check_limits`).
 """
 
 from __future__ import annotations
@@ -50,9 +49,8 @@ brackets, 20 000 updates, 1 % brackets). Speed at η = {LR:g}, curvature h = {CU
 "fastest n" maximises the slowest mode's decay rate subject to stability, "max stable n" is
 the largest n with η·n·h < κ*(n) (≥ {MAX_WORKERS}: no divergence up to the search's cap);
 tail:A and mindthestep:B are rebuilt at every n from that n's Poisson staleness law (what
-re-fitting the policy after resizing the cluster gives). The last column is what
-`sdde.analyze_stability` reports for the {WORKERS}-worker model, which rebuilds those
-policies per n as well, with its own search (golden section over the stable range).
+re-fitting the policy after resizing the cluster gives), as `sdde.analyze_stability`
+does for the {WORKERS}-worker model, whose answers these are.
 mindthestep:0.05 uses the same β as exponential:0.05 (g(s) = e^(−0.05 s)/E[e^(−0.05 S)]):
 the same shape rescaled so that the mean step over the staleness law is η; its κ* is
 exponential:0.05's divided by that scale. inverse: past a few dozen workers the rate is
@@ -60,8 +58,7 @@ flat to 1e-6 (each added worker's gradients are damped as much as they add), so 
 fastest n is a tie broken by rounding.
 ‡ No root found beyond about 28 workers (sdde.characteristic_roots stops near Re z ≈ −0.37,
 where its quadrature rule's error bound left of the axis exceeds its tolerance, and the
-rightmost root lies further left): the fastest count is unknown, and the report's, which
-scores those n as −∞, is not reliable.
+rightmost root lies further left): the fastest count is unknown, and the report says so.
 § Rebuilt per n on gamma rounds, mindthestep's normalised kernel concentrates on the
 freshest gradients and the SDDE's κ*(n) outgrows η·n: no optimum or divergence below the
 cap. The exact simulator does diverge at η = 0.01 from about 2000 workers (measured κ in
@@ -100,15 +97,14 @@ def row(law: str, spec: str) -> str:
     note = NOTES.get((law, spec), "")
     fastest = "n/a ‡" if best is None else f"{best} ({best_rate:.3g}/time){note}"
     return (f"| `{law}` | `{spec}` | {kappa_star:.3f} | {disc} | {truth:.3f} | "
-            f"{100 * (kappa_star / truth - 1):+.1f} % | {fastest} | {top}{note} "
-            f"| {report.optimal_workers}{' ‡' if best is None else ''} |")
+            f"{100 * (kappa_star / truth - 1):+.1f} % | {fastest} | {top}{note} |")
 
 
 def table() -> str:
     """The table as Markdown, with its caption."""
     head = ("| law | policy | κ* (SDDE) | κ* (discrete) | κ measured (simulator) | "
-            "SDDE error | fastest n (decay rate) | max stable n | fastest n (report) |")
-    rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            "SDDE error | fastest n (decay rate) | max stable n |")
+    rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
     rows = [row(law, spec) for law in LAWS for spec in POLICIES]
     return "\n".join([CAPTION, "", head, rule, *rows])
 

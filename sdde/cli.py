@@ -155,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also predict sparsified pushes: each push carries a share F of the "
                         "coordinates (random-k or top-k), ':ef' with error feedback, e.g. "
                         "--sparsify random:0.1:ef")
-    p.add_argument("--dim", type=_whole("--dim", 1), default=1_000_000, metavar="D",
-                   help="coordinates of the model, for --sparsify (k = F·D rounded; default "
-                        "%(default)s)")
+    p.add_argument("--dim", type=_whole("--dim", 1), default=None, metavar="D",
+                   help=f"coordinates of the model, for --sparsify (k = F·D rounded; default "
+                        f"{DEFAULT_DIM})")
     p.add_argument("--plot", default=None, metavar="DIR",
                    help="write PNG figures into DIR: stability chart, rightmost roots, "
                         "staleness law, loss curve, e.g. --plot figures/")
@@ -200,6 +200,8 @@ def _run(args: argparse.Namespace) -> int:
     model = _model_from_args(args, cluster)
     if args.sparsify is not None:
         _check_sparsify(args, model)
+    elif args.dim is not None:
+        raise UsageError("--dim sets the coordinates --sparsify chooses from: add --sparsify")
     planned = _planned_sweep(args, model) if args.out else None
     bar = _progress_bar("exact staleness law", args)
     try:
@@ -223,7 +225,8 @@ def _run(args: argparse.Namespace) -> int:
     synchronous = compare_synchronous(model, stability.decay_rate)
     simulation = _simulation(args, model, stability) if args.simulate else None
     injection = _injection(args, model) if args.inject is not None else None
-    sparsification = _sparsification(args, model) if args.sparsify is not None else None
+    sparsification = (_sparsification(args, model, stability) if args.sparsify is not None
+                      else None)
     chart = _chart(args, model) if args.sweep or args.plot else None
     saved = None if planned is None else _sweep_to_file(args, *planned)
     plots = _plots(args, model, report, chart, simulation) if args.plot else []
@@ -236,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
               "out": args.out, "scheduler": args.scheduler, "plot": args.plot,
               "inject": args.inject,
               "sparsify": None if args.sparsify is None else str(args.sparsify),
-              "dim": args.dim}
+              "dim": (args.dim or DEFAULT_DIM) if args.sparsify is not None else None}
     if args.json:
         out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
                "stability": stability.to_dict(),
@@ -437,20 +440,20 @@ def _check_sparsify(args: argparse.Namespace, model: AsyncSGDModel) -> None:
                          "and sweeps are of the unsparsified setting (compare with "
                          "sdde.sparse_check.time_to_target_check)")
     try:
-        sparsified_model(model, args.sparsify, args.dim)
+        sparsified_model(model, args.sparsify, args.dim or DEFAULT_DIM)
     except ValueError as exc:
         raise UsageError(f"--sparsify: {exc}") from None
 
 
-def _sparsification(args: argparse.Namespace,
-                    model: AsyncSGDModel) -> SparsificationReport:
+def _sparsification(args: argparse.Namespace, model: AsyncSGDModel,
+                    stability: StabilityReport) -> SparsificationReport:
     """``--sparsify SPEC``: the sparsified model of the same setting."""
     from sdde.sparse_model import analyze_sparsified
 
     try:
-        return analyze_sparsified(model, args.sparsify, dim=args.dim,
+        return analyze_sparsified(model, args.sparsify, dim=args.dim or DEFAULT_DIM,
                                   target_loss=args.target_loss,
-                                  initial_error=args.initial_error)
+                                  initial_error=args.initial_error, plain=stability)
     except ValueError as exc:
         raise UsageError(f"--sparsify: {exc}") from None
 
@@ -572,6 +575,8 @@ def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
     return convert
 
 
+#: Coordinates ``--sparsify`` chooses from without ``--dim`` (only ``k/d`` matters then).
+DEFAULT_DIM = 1_000_000
 #: Largest ``--inject K``: the prediction costs O(K) per update and mode (K = 2000: ~3 s).
 MAX_INJECT = 2000
 

@@ -26,13 +26,13 @@ divergence threshold :func:`injection_threshold` converges to the discrete one
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sdde._numerics import FloatArray
+from sdde._numerics import FloatArray, finite_or_none
 from sdde.delays import Deterministic, Mixture
 from sdde.discrete import discrete_critical_alpha, discrete_moments
 from sdde.kernels import DelayKernel
@@ -390,11 +390,21 @@ class InjectionReport:
     discrete_threshold: float
     alpha_max: float
 
+    @property
+    def stable(self) -> bool:
+        """``η·h_max`` below the exact discrete threshold (the SDDE's where that is not
+        computed)."""
+        threshold = (self.discrete_threshold if math.isfinite(self.discrete_threshold)
+                     else self.sdde_threshold)
+        return bool(self.alpha_max < threshold)
+
     def summary(self) -> str:
         """One line for the terminal."""
         k = self.max_staleness
         head = f"delay injection (staleness uniform on 0..{k}): "
-        if math.isfinite(self.relative_iterations):
+        if not self.stable:
+            cost = "DIVERGES"
+        elif math.isfinite(self.relative_iterations):
             cost = (f"{self.relative_iterations:.3g}× the iterations of staleness-free SGD "
                     f"to reach the target loss {self.target_loss:.3g} "
                     f"({self.stale_iterations:.0f} vs {self.fresh_iterations:.0f})")
@@ -408,9 +418,7 @@ class InjectionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (``null`` for infinite or unknown values)."""
-        def num(x: float) -> float | None:
-            return float(x) if math.isfinite(x) else None
-
+        num = finite_or_none
         return {"max_staleness": self.max_staleness, "lr": self.lr,
                 "target_loss": self.target_loss,
                 "fresh_iterations": num(self.fresh_iterations),
@@ -418,9 +426,7 @@ class InjectionReport:
                 "relative_iterations": num(self.relative_iterations),
                 "sdde_threshold": num(self.sdde_threshold),
                 "discrete_threshold": num(self.discrete_threshold),
-                "alpha_max": self.alpha_max,
-                "stable": bool(self.alpha_max < self.discrete_threshold)
-                if math.isfinite(self.discrete_threshold) else None}
+                "alpha_max": self.alpha_max, "stable": self.stable}
 
 
 def analyze_injection(objective: Task, *, lr: float, max_staleness: int, n_updates: int,
@@ -439,14 +445,17 @@ def analyze_injection(objective: Task, *, lr: float, max_staleness: int, n_updat
                                 weights=weights)
     ratio = relative_iterations(objective, lr=lr, max_staleness=max_staleness, target=target,
                                 n_updates=n_updates, theta0=theta0, weights=weights)
-    fresh, stale = (iterations_to_target(predicted_loss(
-        objective, lr=lr, max_staleness=k, n_updates=n_updates, theta0=theta0,
-        weights=weights), target) for k in (0, max_staleness))
+    fresh = iterations_to_target(predicted_loss(objective, lr=lr, max_staleness=0,
+                                                n_updates=n_updates, theta0=theta0,
+                                                weights=weights), target)
     quadratic, _ = _quadratic_and_start(objective, theta0)
-    return InjectionReport(
+    report = InjectionReport(
         max_staleness=int(max_staleness), lr=float(lr), target_loss=float(target),
-        fresh_iterations=fresh, stale_iterations=stale, relative_iterations=ratio,
+        fresh_iterations=fresh, stale_iterations=ratio * fresh, relative_iterations=ratio,
         sdde_threshold=injection_threshold(int(max_staleness)),
         discrete_threshold=(discrete_threshold(int(max_staleness))
                             if max_staleness < MAX_DEGREE else math.nan),
         alpha_max=float(lr * quadratic.curvatures.max()))
+    if not report.stable:  # passing the target on the way out is not reaching it
+        report = replace(report, stale_iterations=math.inf, relative_iterations=math.inf)
+    return report

@@ -146,7 +146,7 @@ class StepPolicy:
         cdf = np.cumsum(np.asarray(staleness.probabilities, dtype=np.float64))
         table = 1.0 + amplitude * (1.0 - 2.0 * np.minimum(cdf, 1.0))
         return cls(name="table", values=(*table.tolist(), 1.0 - amplitude),
-                   label=f"tail:{amplitude:g}")
+                   label=f"tail:{_spec_number(amplitude)}")
 
     @classmethod
     def target_matching(cls, beta: float, staleness: Any, target: float = 1.0) -> StepPolicy:

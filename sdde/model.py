@@ -174,8 +174,8 @@ class AsyncSGDModel:
         """The SDDE of the modes, in units of the mean delay, for :func:`sdde.solve`.
 
         ``dx = −κ ∫ x(t − u) w(u) dF̃(u) dt + g(x) dW`` per mode (in :attr:`curvatures`
-        order), with constant history ``x0`` (the initial distance from the optimum along
-        each mode).
+        order), with history ``x0`` at ``t = 0`` and ``backlog · x0`` before (``x0``: the
+        initial distance from the optimum along each mode).
 
         Parameters
         ----------

@@ -211,7 +211,7 @@ def model_moments(model: AsyncSGDModel, t_final: float, *, x0: float = 1.0,
     t_final : float
         Horizon, in the model's time unit.
     x0 : float
-        Starting value of every mode (constant history).
+        Starting value of every mode (the history before 0 is ``model.backlog · x0``).
     max_dt : float
         Largest step, in mean delays (the step fits the horizon a whole number of times).
     gradient_noise, jump_factor

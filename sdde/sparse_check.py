@@ -28,7 +28,7 @@ from sdde._curves import first_crossing, loss_on_grid
 from sdde.model import AsyncSGDModel
 from sdde.objectives import QuadraticObjective
 from sdde.simulator import run
-from sdde.sparse_model import predicted_loss, sparsified_model
+from sdde.sparse_model import BRACKET_HORIZON, predicted_loss, sparsified_model
 from sdde.sparsification import Sparsifier
 from sdde.stability_report import analyze_stability
 from sdde.validate import _bootstrap_half_width
@@ -37,8 +37,6 @@ __all__ = ["SparseTimeToTarget", "time_to_target_check"]
 
 #: Points of the common time grid the replicas' losses are read on.
 _GRID = 2000
-#: The simulation runs to this multiple of the predicted time to target.
-_HORIZON = 4.0
 
 
 @dataclass(frozen=True)
@@ -110,10 +108,12 @@ def time_to_target_check(model: AsyncSGDModel, sparsifier: Sparsifier, *, copies
     sparse = sparsified_model(model, sparsifier, dim)
     report = analyze_stability(sparse.equivalent, target_loss=target, optimise_workers=False)
     if horizon is None:
-        additive = float(report.time_to_target or math.inf)
-        if not math.isfinite(additive):
-            raise ValueError("the model never reaches the target: give a horizon")
-        horizon = _HORIZON * additive
+        t = report.time_to_target
+        additive = math.inf if t is None else float(t)
+        if not 0.0 < additive < math.inf:
+            raise ValueError("the model never reaches the target, or starts below it: "
+                             "give a horizon")
+        horizon = BRACKET_HORIZON * additive
     grid = np.linspace(0.0, horizon, _GRID)
     lower_loss, upper_loss = (predicted_loss(sparse, grid, lumps=lumps)
                               for lumps in (False, True))

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from sdde._numerics import FloatArray
+if TYPE_CHECKING:  # sdde._numerics loads scipy: not needed to parse a sparsifier
+    from sdde._numerics import FloatArray
 
 __all__ = ["Sparsifier", "sparsify"]
 

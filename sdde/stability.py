@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import integrate, optimize
 
-from sdde._numerics import FloatArray
+from sdde._numerics import FloatArray, gauss_legendre_panels
 from sdde.delays import DelayLaw
 from sdde.kernels import COARSE_TAIL, DelayKernel, as_kernel
 
@@ -232,9 +232,7 @@ def stationary_variance(kappa: float, law: DelayLaw | DelayKernel, sigma: float 
 def _gauss_legendre(kernel: DelayKernel, kappa: float, lo: FloatArray, hi: FloatArray,
                     order: int) -> FloatArray:
     """``∫ |iω + κ φ(iω)|^{-2} dω`` over each ``[lo_j, hi_j]`` by an ``order``-point rule."""
-    nodes, weights = np.polynomial.legendre.leggauss(order)
-    half = 0.5 * (hi - lo)
-    omega = (0.5 * (hi + lo))[:, None] + half[:, None] * nodes[None, :]
-    phi = np.asarray(kernel.on_axis(omega.ravel()), dtype=np.complex128).reshape(omega.shape)
-    density = 1.0 / np.abs(1j * omega + kappa * phi) ** 2
-    return np.asarray(half * (density @ weights), dtype=np.float64)
+    nodes, weights = gauss_legendre_panels(np.append(lo, hi[-1]), order)
+    phi = np.asarray(kernel.on_axis(nodes), dtype=np.complex128)
+    density = weights / np.abs(1j * nodes + kappa * phi) ** 2
+    return np.asarray(density.reshape(lo.size, order).sum(axis=1), dtype=np.float64)

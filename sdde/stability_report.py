@@ -304,6 +304,10 @@ def analyze_stability(
         time_to_target = _time_to_target(model, modes, weights, initial_error, target_loss)
     check = _discrete_check(model)
     warnings = _warnings(model, modes, kappa_star, check, kernel.heavy_tailed)
+    if optimise_workers and len(model.cluster.groups) == 1 and max_workers and optimal is None:
+        warnings.append("fastest worker count unknown: no characteristic root was found "
+                        "beside the fastest worker count tried (the rightmost root lies "
+                        "beyond the kernel's quadrature rule)")
     report_progress(1.0)
     return StabilityReport(
         model=model, kappa_star=kappa_star, modes=tuple(modes), stable=stable,
@@ -425,6 +429,9 @@ def _optimal_workers(model: AsyncSGDModel, max_workers: int) -> tuple[int | None
     The slowest mode is taken among the two extreme curvatures (the decay rate of one
     mode is unimodal in ``κ``, so its minimum over a range of ``κ`` is at an end).
     Candidates: every ``n`` up to 64, else a geometric grid refined around its best.
+    The rate is unimodal, so an unknown rate (no rightmost root found: ``tail:0.5``
+    beyond about 28 workers, whose root lies left of where the quadrature rule is
+    trustworthy) only matters beside the best candidate: then ``(None, nan)``.
     """
     top = min(max_workers, MAX_WORKERS)
     if top < 1:
@@ -434,16 +441,19 @@ def _optimal_workers(model: AsyncSGDModel, max_workers: int) -> tuple[int | None
     else:
         candidates = sorted({round(v) for v in np.geomspace(1, top, 40)})
     rates = {n: _slowest_rate(model, n) for n in candidates}
+
     def score(n: int) -> tuple[float, int]:
         return (rates[n] if math.isfinite(rates[n]) else -math.inf, -n)
 
     best = max(rates, key=score)
+    i = candidates.index(best)
+    lo, hi = candidates[max(i - 1, 0)], candidates[min(i + 1, len(candidates) - 1)]
+    if math.isnan(rates[lo]) or math.isnan(rates[hi]):
+        return None, math.nan  # the rate beside the best is unknown: so is the optimum
     if top > 64:  # refine between the neighbours of the best grid point
-        i = candidates.index(best)
-        lo, hi = candidates[max(i - 1, 0)], candidates[min(i + 1, len(candidates) - 1)]
         best_n = _integer_golden(lambda n: rates.setdefault(n, _slowest_rate(model, n)),
                                  lo, hi)
-        best = max((best, best_n), key=lambda n: rates[n])
+        best = max((best, best_n), key=score)
     return best, rates[best]
 
 

@@ -473,8 +473,7 @@ def measured_threshold(model: AsyncSGDModel, *, rng: np.random.Generator,
     scale = model.n_workers * h  # κ = lr · scale
     guess = critical_kappa(model.kernel)
     if sparsifier is not None:
-        sparse = sparsified_model(model, sparsifier, dim)
-        guess = sparse.user_kappa(critical_kappa(sparse.equivalent.kernel))
+        guess = sparsified_model(model, sparsifier, dim).kappa_star()
     guess = guess if math.isfinite(guess) else 4.0
     objective = QuadraticObjective(curvatures=np.full(dim, h), noise=0.0)
     seeds = rng.integers(0, 2**63, size=replicas)

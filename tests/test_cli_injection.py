@@ -85,3 +85,14 @@ def test_unreachable_target_is_a_usage_error(capsys: pytest.CaptureFixture[str])
                        "--inject", "4")
     assert code == EXIT_USAGE and err.count("\n") == 1
     assert "--inject: plain SGD does not reach the target" in err and "--updates" in err
+
+
+def test_a_diverging_run_is_reported_as_diverging(capsys: pytest.CaptureFixture[str]) -> None:
+    """η·h_max = 0.5 is above the exact threshold at K = 16 (0.2895 < 0.3): passing the
+    target on the way out must not count as reaching it."""
+    code, out, _ = run(capsys, *BASE, "--lr", "0.5", "--inject", "16")
+    assert code == 0
+    assert "delay injection (staleness uniform on 0..16): DIVERGES" in out
+    inj = run_json(capsys, *BASE, "--lr", "0.5", "--inject", "16")["injection"]
+    assert inj["stable"] is False and inj["discrete_threshold"] < 0.3
+    assert inj["relative_iterations"] is None and inj["stale_iterations"] is None

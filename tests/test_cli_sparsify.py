@@ -70,6 +70,8 @@ def test_the_line_and_its_notes(capsys: pytest.CaptureFixture[str]) -> None:
     (("--sparsify", "random:0.1", "--step-policy", "inverse"), "constant step policy"),
     (("--sparsify", "random:0.1", "--simulate"), "cannot be combined with --simulate"),
     (("--sparsify", "random:0.1", "--dim", "0"), "--dim"),
+    (("--dim", "100",), "add --sparsify"),
+    (("--sparsify", "random:0.1", "--sweep"), "cannot be combined with --sweep"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
                                           extra: tuple[str, ...], message: str) -> None:

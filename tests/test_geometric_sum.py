@@ -112,10 +112,39 @@ def _brute_force_threshold(p: float, shift: float) -> float:
     return best
 
 
-@pytest.mark.parametrize("p", [0.5, 0.1, 0.02])
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.1, 0.02, 0.01])
 def test_threshold_matches_a_brute_force_crossing_search(p: float) -> None:
     law = GeometricSum(base=SHIFTED, p=p)
     assert critical_kappa(law) == pytest.approx(_brute_force_threshold(p, 0.5), rel=1e-9)
+
+
+@pytest.mark.parametrize(("p", "documented"), [(0.3, 2.56), (0.01, 2.66)])
+def test_the_documented_thresholds(p: float, documented: float) -> None:
+    """docs/sparsification.md: q κ*(S) = 2.56 at q = 0.3 and 2.66 at q = 0.01 (two
+    decimals; pinned to the brute-force search above)."""
+    assert round(p * _brute_force_threshold(p, 0.5), 2) == documented
+
+
+def test_deterministic_rounds_have_a_pole_and_a_threshold() -> None:
+    """Bounded rounds: the pole (1 − p) e^{−x} = 1 is at x = ln(1 − p), and the threshold
+    is the smallest crossing of p u / (1 − (1 − p) u), u = e^{−iω p} (rounds of mean p)."""
+    law = GeometricSum(base=delays.Deterministic(value=1.0), p=0.3)
+    assert law.laplace_abscissa == pytest.approx(math.log(0.7), rel=1e-12)
+    grid = np.linspace(1e-6, 200.0, 400_000)
+
+    def phi(w: np.ndarray) -> np.ndarray:
+        u = np.exp(-1j * w * 0.3)
+        return 0.3 * u / (1.0 - 0.7 * u)
+
+    re = phi(grid).real
+    crossings = []
+    for i in np.flatnonzero(np.sign(re[:-1]) != np.sign(re[1:])):
+        w = optimize.brentq(lambda x: float(phi(np.array([x]))[0].real), grid[i], grid[i + 1],
+                            xtol=1e-14)
+        im = float(phi(np.array([w]))[0].imag)
+        if im < 0:
+            crossings.append(-w / im)
+    assert critical_kappa(law) == pytest.approx(min(crossings), rel=1e-9)
 
 
 def test_threshold_search_reaches_thresholds_of_order_one_over_p() -> None:
@@ -142,6 +171,10 @@ def test_scaling_and_errors() -> None:
         GeometricSum(base=SHIFTED, p=0.0)
     with pytest.raises(ValueError, match="p must be"):
         GeometricSum(base=SHIFTED, p=1.5)
+    with pytest.raises(ValueError, match="finite variance"):
+        GeometricSum(base=delays.parse("pareto:shape=1.5,mean=1"), p=0.5)
+    with pytest.raises(ValueError, match="p must be"):
+        GeometricSum(base=SHIFTED, p=True)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="density or be deterministic"):
         GeometricSum(base=delays.two_point(time=1.0, p=0.1, slowdown=3.0), p=0.5)
 

@@ -179,3 +179,51 @@ def test_time_to_target_against_the_simulator(spec: str) -> None:
     assert check.lower <= check.upper
     assert check.within(0.05), (check.lower, check.upper, check.simulated)
     assert np.all(check.lower_loss <= check.upper_loss * (1 + 1e-9))
+
+
+def test_a_fresh_start_has_the_backlog_of_the_rounds_under_way() -> None:
+    """Exponential rounds: the geometric sum is exponential of mean D, so the mode is
+    x' = −a y, y' = (x − y)/D with y(0) = backlog · x0 = q (empty residuals); the SDDE's
+    mean must follow that ODE's matrix exponential (Richardson-extrapolated Euler with
+    dt = 0.01 mean delays: error O(dt²), 2e-5 seen; 1e-4 allowed). A constant history
+    (backlog 1) is 0.3-0.5 away at these times."""
+    from scipy.linalg import expm
+
+    from sdde.moments import model_moments
+
+    model = AsyncSGDModel(lr=0.02, cluster=Cluster(workers=16, delay=delays.Exponential(
+        scale=1.0)), spectrum=HessianSpectrum.parse("1"))
+    eq = sparsified_model(model, Sparsifier("random", 0.25, error_feedback=True),
+                          dim=8).equivalent
+    assert eq.backlog == 0.25
+    moments = model_moments(eq, 40.0)
+    d, a = eq.mean_delay, float(eq.kappas[0]) / eq.mean_delay
+    system = np.array([[0.0, -a], [1.0 / d, -1.0 / d]])
+    for t in (5.0, 10.0, 20.0, 40.0):
+        i = int(np.searchsorted(moments.t, t))
+        exact = expm(system * moments.t[i]) @ np.array([1.0, 0.25])
+        assert moments.mean[i, 0] == pytest.approx(exact[0], abs=1e-4)
+
+
+def test_a_diverging_setting_has_no_speed_and_a_met_target_takes_no_time() -> None:
+    from sdde.sparse_model import analyze_sparsified
+
+    model = _model(workers=16, lr=0.5, spectrum="1")  # κ = 8, far above κ* = 2.27
+    report = analyze_sparsified(model, Sparsifier("top", 0.1), dim=100, target_loss=0.01)
+    assert report.stable is False and math.isnan(report.decay_rate)
+    assert report.time_to_target == (math.inf, math.inf)
+    assert "DIVERGES" in report.summary() and "decays" not in report.summary()
+    met = analyze_sparsified(_model(spectrum="1"), Sparsifier("random", 0.1), dim=100,
+                             target_loss=1.0)  # the start, ½ x0² h = 0.5, is below 1
+    assert met.time_to_target == (0.0, 0.0)
+
+
+def test_tiny_shares_with_error_feedback_are_refused() -> None:
+    from sdde.sparse_model import MIN_FEEDBACK_SHARE
+
+    with pytest.raises(ValueError, match="error feedback with k/d"):
+        sparsified_model(_model(), Sparsifier("random", 0.001, error_feedback=True),
+                         dim=1000)
+    sparsified_model(_model(), Sparsifier("random", MIN_FEEDBACK_SHARE,
+                                          error_feedback=True), dim=1000)
+    sparsified_model(_model(), Sparsifier("random", 0.001), dim=1000)  # masking: fine

@@ -69,3 +69,17 @@ def test_cli_prints_and_reports_the_baseline(capsys: pytest.CaptureFixture[str])
 
     data = json.loads(capsys.readouterr().out)["synchronous"]
     assert data["stable"] is True and data["async_speedup"] > 1
+
+
+def test_a_step_policy_scales_the_synchronous_step_by_its_fresh_factor() -> None:
+    """Every synchronous gradient is fresh, so a policy weighs it by g(0): deterministic
+    rounds (E[max X] = 1), κ = η n h = 1.6 and g(0) = 0.5 give −ln|1 − 0.8| per time unit;
+    without the policy |1 − 1.6| = 0.6."""
+    from dataclasses import replace
+
+    model = _model(16, 0.1, "deterministic:value=1")
+    policy = sdde.StepPolicy(name="table", values=(0.5, 0.25))
+    weighted = compare_synchronous(replace(model, policy=policy), async_decay_rate=0.1)
+    assert weighted.decay_rate == pytest.approx(-math.log(0.2), rel=1e-12)
+    assert compare_synchronous(model, async_decay_rate=0.1).decay_rate == pytest.approx(
+        -math.log(0.6), rel=1e-12)

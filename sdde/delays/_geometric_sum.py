@@ -4,7 +4,7 @@ With random-k sparsification and error feedback a worker sends each coordinate o
 accumulated gradient at the end of a round with probability ``p = k/d``, independently
 of everything else; a gradient computed in one round therefore reaches the server, one
 coordinate at a time, at the end of round ``G ~ Geometric(p)`` (on ``{1, 2, …}``) of its
-worker, and its age is ``S = X_1 + … + X_G`` (``theory/sparsification.md``).
+worker, and its age is ``S = X_1 + … + X_G`` (``theory/derivations/sparsification.py``).
 """
 
 from __future__ import annotations
@@ -66,8 +66,13 @@ class GeometricSum(DelayLaw):
     def __post_init__(self) -> None:
         if not isinstance(self.base, DelayLaw):
             raise ValueError(f"geometric-sum: base must be a DelayLaw, got {self.base!r}")
+        if isinstance(self.p, bool):
+            raise ValueError(f"geometric-sum: p must be a number in (0, 1], got {self.p!r}")
         require_finite("geometric-sum", "p", self.p, minimum=0.0, maximum=1.0,
                        max_strict=False)
+        if not math.isfinite(self.base.var):
+            raise ValueError("geometric-sum: the round law must have a finite variance, got "
+                             f"{self.base}")
         if not (self.deterministic or self.base.continuous_mass == 1.0):
             raise ValueError("geometric-sum: the round law must have a density or be "
                              f"deterministic, got {self.base}")
@@ -214,9 +219,14 @@ class GeometricSum(DelayLaw):
         def gap(x: float) -> float:
             return (1.0 - self.p) * float(np.real(self.base.laplace(x))) - 1.0
 
-        left = floor * (1.0 - 1e-9)
-        if gap(left) <= 0.0:  # the base transform stays below 1/(1 − p): no pole
-            return floor
+        if math.isfinite(floor):
+            left = floor * (1.0 - 1e-9)
+            if gap(left) <= 0.0:  # the base transform stays below 1/(1 − p): no pole
+                return floor
+        else:  # bounded rounds: φ(x) grows without bound as x → −∞, so the pole exists
+            left = -1.0 / self.base.mean
+            while gap(left) <= 0.0:
+                left *= 2.0
         return float(optimize.brentq(gap, left, 0.0, xtol=1e-14))
 
     def _laplace(self, z: ComplexArray) -> ComplexArray:
