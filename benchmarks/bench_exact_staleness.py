@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from sdde import Cluster, delays
-from sdde.staleness import StalenessLaw
+from sdde.cluster.staleness import StalenessLaw
 
 SPEC = "shifted-exp:shift=0.5,mean=1"
 GRADIENTS = 200_000

@@ -47,14 +47,14 @@ import numpy as np
 from _common import fresh_interpreter_seconds, median_time
 
 import sdde
-from sdde._merge_kernel import arrivals, merge_rows
-from sdde._sim_kernel import RUNNING, run_events
-from sdde._staleness_sim import push_schedule
-from sdde.kernels import StepPolicy
-from sdde.noise import block_streams
-from sdde.objectives import QuadraticObjective
-from sdde.simulator import SimulationResult, simulate
-from sdde.sparsification import Sparsifier
+from sdde.cluster._merge_kernel import arrivals, merge_rows
+from sdde.cluster._staleness_sim import push_schedule
+from sdde.model.kernels import StepPolicy
+from sdde.model.noise import block_streams
+from sdde.simulator._kernel import RUNNING, run_events
+from sdde.simulator.objectives import QuadraticObjective
+from sdde.simulator.server import SimulationResult, simulate
+from sdde.simulator.sparsification import Sparsifier
 
 N_WORKERS = 32
 DELAY = "shifted-exp:shift=0.5,mean=1"
@@ -63,7 +63,7 @@ N_UPDATES = 1_000_000
 PYTHON_UPDATES = 20_000
 RECORD_EVERY = 1000
 TARGET = 1e7  # updates per second across replicas, d = 1
-CHUNK_VALUES = 1 << 20  # normals per chunk, as sdde.simulator draws them
+CHUNK_VALUES = 1 << 20  # normals per chunk, as sdde.simulator.server draws them
 REPEATS = 3
 PARTS = ("schedule", "normals", "events", "other")
 
@@ -90,7 +90,7 @@ def _median_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
 
 
 def _horizon(model: sdde.AsyncSGDModel, n_updates: int) -> float:
-    """The schedule window ``simulate`` draws for one replica (sdde.simulator._replica)."""
+    """The schedule window ``simulate`` draws for one replica (sdde.simulator.server._replica)."""
     cluster = model.cluster
     needed = n_updates / (cluster.accepted_rate / cluster.arrival_rate)
     return (needed + 6.0 * math.sqrt(needed) + 2 * cluster.n_workers) / cluster.arrival_rate
@@ -251,7 +251,7 @@ def bench_schedule_parts(model: sdde.AsyncSGDModel) -> None:
     The compiled push times and merge (``arrivals``, ``merge_rows``) are timed beside the
     numpy construction ``push_schedule`` used before (cumulative sum, concatenation, mask,
     stable ``argsort``: the baseline; both give the same schedule,
-    tests/properties/test_merge_properties.py).
+    tests/cluster/test_merge_properties.py).
     """
     law = model.cluster.round_laws[0]
     n = model.cluster.n_workers

@@ -39,10 +39,10 @@ import sdeint
 from _common import fresh_interpreter_seconds, median_time
 
 from sdde import delays
-from sdde.integrator import solve
-from sdde.moments import exact_moments
-from sdde.noise import brownian_increments
-from sdde.problem import Delay, Diffusion, LinearDrift, SDDEProblem
+from sdde.model.noise import brownian_increments
+from sdde.model.problem import Delay, Diffusion, LinearDrift, SDDEProblem
+from sdde.solvers.integrator import solve
+from sdde.solvers.moments import exact_moments
 
 DT = 0.01
 CHUNK = 1 << 20

@@ -26,11 +26,11 @@ from _common import median_time
 from scipy import integrate
 
 from sdde import Cluster, HessianSpectrum, delays
-from sdde.chart import stability_chart
-from sdde.kernels import as_kernel
-from sdde.model import AsyncSGDModel
-from sdde.roots import characteristic_roots
-from sdde.stability import critical_kappa, stationary_variance
+from sdde.model.async_sgd import AsyncSGDModel
+from sdde.model.kernels import as_kernel
+from sdde.stability.chart import stability_chart
+from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots
 
 LAWS = ["deterministic:value=1", "exponential:mean=1", "shifted-exp:shift=0.5,mean=1",
         "gamma:shape=2,mean=1", "gamma:shape=0.5,mean=1", "uniform:low=0,high=2",

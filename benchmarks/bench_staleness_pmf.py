@@ -19,7 +19,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from sdde import Cluster, delays
-from sdde.staleness import mixed_poisson_pmf
+from sdde.cluster.staleness import mixed_poisson_pmf
 
 N_WORKERS = 1024
 LAWS = ("shifted-exp:shift=0.5,mean=1", "lognormal:mean=1,cv=0.5", "gamma:shape=2,mean=1",

@@ -1,7 +1,7 @@
 """Parameter-sweep benchmarks (issue: sweeps on a local pool or a Dask cluster).
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (``--quick`` for a smoke run on tiny
-grids). Times three workloads under each way :func:`sdde.sweep.sweep` can run chunks, and
+grids). Times three workloads under each way :func:`sdde.sweeps.engine.sweep` can run chunks, and
 prints one Markdown table with the serial run of the same workload as the baseline:
 
 1. A 10^4-point stability sweep, ``StabilityAnalysis()`` over 1 law × 100 worker counts
@@ -40,10 +40,10 @@ import numpy as np
 import xarray as xr
 
 from sdde import Cluster, HessianSpectrum, analyze_stability, delays
-from sdde.analyses import SimulationAnalysis, StabilityAnalysis
-from sdde.model import AsyncSGDModel
-from sdde.stability import critical_kappa
-from sdde.sweep import sweep
+from sdde.model.async_sgd import AsyncSGDModel
+from sdde.stability.mean_field import critical_kappa
+from sdde.sweeps.analyses import SimulationAnalysis, StabilityAnalysis
+from sdde.sweeps.engine import sweep
 
 STABILITY_LAW = "gamma:shape=2,mean=1"  # κ* = 4
 SIM_LAWS = ["gamma:shape=2,mean=1", "shifted-exp:shift=0.5,mean=1"]  # κ* = 4, 2.27

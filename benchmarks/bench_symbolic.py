@@ -64,7 +64,7 @@ def _cli(preload: bool) -> float:
     code = textwrap.dedent(f"""
         import contextlib, io, sys, time
         {"import sdde.symbolic" if preload else ""}
-        from sdde.cli import main
+        from sdde.cli.command import main
         t = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             main(["--workers", "32", "--lr", "0.01"])
@@ -79,8 +79,8 @@ def _numeric_baseline() -> float:
     code = textwrap.dedent("""
         import time
         from sdde import delays
-        from sdde.kernels import DelayKernel
-        from sdde.stability import critical_kappa
+        from sdde.model.kernels import DelayKernel
+        from sdde.stability.mean_field import critical_kappa
         laws = [delays.Deterministic(value=1.0), delays.erlang(3, 1.0),
                 delays.parse("uniform:low=0,high=2"),
                 delays.parse("shifted-exp:shift=0.5,mean=1"),

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/symbolic_agreement.py``. For each result family it
 draws parameters from a fixed seed over the ranges of
-``tests/properties/test_symbolic_properties.py`` and reports the largest relative
+``tests/test_symbolic_properties.py`` and reports the largest relative
 difference between ``sdde.symbolic`` and sdde's numerical code (``critical_kappa``,
 ``characteristic_roots``, ``stationary_variance``). The tests assert 1e-9 (κ*, variance
 of closed-form laws) and 1e-7 (variance of quadrature kernels); this prints what is seen.
@@ -19,9 +19,9 @@ import sympy as sp
 
 from sdde import delays
 from sdde import symbolic as sym
-from sdde.kernels import DelayKernel, StepPolicy
-from sdde.roots import characteristic_roots
-from sdde.stability import critical_kappa, stationary_variance
+from sdde.model.kernels import DelayKernel, StepPolicy
+from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots
 
 DRAWS = 20
 

@@ -3,7 +3,7 @@
 ``python -m figures`` regenerates all of them (``--fast`` for the quick versions,
 ``python -m figures NAME ...`` for some). Every figure script is a module with
 ``main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]``: it computes with
-sdde's public functions, draws with the helpers of :mod:`sdde.plots`, writes PNGs into
+sdde's public functions, draws with the helpers of :mod:`sdde.cli.plots`, writes PNGs into
 ``out_dir`` and :func:`check`\\ s what it drew, so a wrong figure fails loudly.
 """
 

@@ -81,7 +81,7 @@ def zero_crossing(n: np.ndarray, rate: np.ndarray) -> float:
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``convergence_speed.png``."""
-    from sdde.plots import plot_decay_vs_workers
+    from sdde.cli.plots import plot_decay_vs_workers
 
     fig, axes = new_figure(size=(7.5, 5.6))
     ax = axes[0, 0]

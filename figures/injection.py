@@ -1,16 +1,17 @@
 """Figure: the cost of injected staleness, predicted and simulated, for two tasks.
 
-Delay injection (Dai et al.; :mod:`sdde.injection`): sequential SGD whose update ``t``
+Delay injection (Dai et al.; :mod:`sdde.literature.injection`): sequential SGD whose update ``t``
 applies the gradient taken ``S_t ~ Uniform{0, …, K}`` updates earlier. The measure is the
 number of updates to a target (excess) loss relative to ``K = 0``, against ``K``, at two
 learning rates per task. Left: a two-mode quadratic (curvatures 0.1 and 1,
 gradient-noise variance 0.1, start 1), simulated over 2000 replicas at once. Right:
-logistic regression (:func:`sdde.linearization.logistic_example`: 3 classes, 600 rows,
+logistic regression (:func:`sdde.literature.linearization.logistic_example`: 3 classes, 600 rows,
 minibatches of 128, from ``θ = 0``), predicted through its quadratic model at the
-minimiser (:func:`sdde.linearization.linearize`). Lines: the discrete recursion's prediction
-(:func:`sdde.injection.relative_iterations`, every ``K``); points: the simulation, with
-error bars of two bootstrap standard errors over replicas. Target: 5 % of the starting
-excess loss or twice plain SGD's noise floor (:func:`sdde.injection.default_target`).
+minimiser (:func:`sdde.literature.linearization.linearize`). Lines: the discrete recursion's
+prediction (:func:`sdde.literature.injection.relative_iterations`, every ``K``); points: the
+simulation, with error bars of two bootstrap standard errors over replicas. Target: 5 % of the
+starting excess loss or twice plain SGD's noise floor
+(:func:`sdde.literature.injection.default_target`).
 
 Checks: at ``K = 0`` both are 1; at every simulated point the prediction lies inside the
 drawn error bars widened by the model's known error (0.1 for the quadratic, whose
@@ -27,14 +28,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from figures import OUT_DIR, check, new_figure, save
-from sdde.injection import (
+from sdde.literature.injection import (
     default_target,
     relative_iterations,
     simulate_injected,
     simulated_relative_iterations,
 )
-from sdde.linearization import LinearizedObjective, linearize, logistic_example
-from sdde.objectives import QuadraticObjective
+from sdde.literature.linearization import LinearizedObjective, linearize, logistic_example
+from sdde.simulator.objectives import QuadraticObjective
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -29,7 +29,7 @@ from figures import OUT_DIR, check, new_figure, save
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, critical_kappa
 from sdde import delays as delay_laws
 from sdde import symbolic as sym
-from sdde.stability import KAPPA_MAX
+from sdde.stability.mean_field import KAPPA_MAX
 
 #: Worker counts at which the thresholds are recomputed from the cluster's own kernel.
 WORKERS = (16, 256)
@@ -101,7 +101,7 @@ def same(a: float, b: float) -> bool:
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``kappa_vs_cv.png``."""
-    from sdde.plots import plot_threshold_vs_cv
+    from sdde.cli.plots import plot_threshold_vs_cv
 
     fig, axes = new_figure(size=(8.0, 5.6))
     ax = axes[0, 0]

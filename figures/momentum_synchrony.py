@@ -1,16 +1,16 @@
 """Figure: asynchrony as implicit momentum, and whether asynchrony pays against synchronous SGD.
 
-Left, implicit momentum (:mod:`sdde.momentum`). With geometric staleness
+Left, implicit momentum (:mod:`sdde.literature.momentum`). With geometric staleness
 ``P(S = s) = p (1 − p)^s`` (exact for ``n`` exponential workers, ``p = 1/n``) the
 discrete-time mean recursion of asynchronous SGD, ``x_{t+1} = x_t − α Σ_s q_s x_{t−s}``,
 is the heavy-ball method with momentum ``μ = 1 − p`` and step ``α p``. Top: ``E[θ_t]``
-from the asynchronous recursion (:func:`sdde.discrete.discrete_moments` on the geometric
+from the asynchronous recursion (:func:`sdde.stability.discrete.discrete_moments` on the geometric
 weights; markers) and from :meth:`HeavyBall.mean` (lines) for three settings. Bottom: the
 critical gain ``α*`` against the implied momentum: the closed form ``2(2 − p)/p`` (line)
-and the discrete model's threshold scan (:func:`sdde.discrete.discrete_critical_alpha`;
+and the discrete model's threshold scan (:func:`sdde.stability.discrete.discrete_critical_alpha`;
 points at ``p = 1/n``).
 
-Right, synchronous against asynchronous SGD (:mod:`sdde.synchrony`). Two Hessian modes
+Right, synchronous against asynchronous SGD (:mod:`sdde.literature.synchrony`). Two Hessian modes
 (curvatures 0.1 and 1), ``η = 0.01`` per gradient, three round-time laws of mean 1.
 Asynchronous: the slowest mode's decay rate ``−Re z₀ / E[X]`` (rightmost characteristic
 root, as in ``convergence_speed.py``); synchronous: :func:`compare_synchronous`'s rate,
@@ -41,9 +41,9 @@ import numpy as np
 from figures import OUT_DIR, check, new_figure, save
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, characteristic_roots
 from sdde import delays as delay_laws
-from sdde.discrete import discrete_critical_alpha, discrete_moments
-from sdde.momentum import geometric_critical_alpha, heavy_ball, implicit_momentum
-from sdde.synchrony import SyncComparison, compare_synchronous
+from sdde.literature.momentum import geometric_critical_alpha, heavy_ball, implicit_momentum
+from sdde.literature.synchrony import SyncComparison, compare_synchronous
+from sdde.stability.discrete import discrete_critical_alpha, discrete_moments
 
 #: (workers n, per-update gain α) of the mean curves: p = 1/n.
 SETTINGS = ((4, 0.05), (4, 0.2), (16, 0.5))

@@ -42,8 +42,8 @@ from sdde import (
     critical_kappa,
     delays,
 )
-from sdde.roots import unstable_root_count
-from sdde.stability_report import MAX_WORKERS
+from sdde.stability.report import MAX_WORKERS
+from sdde.stability.roots import unstable_root_count
 
 LR = 0.01
 CURVATURE = 1.0
@@ -107,7 +107,7 @@ def check_limits(law: str, spec: str, limit: int, best: int | None, best_rate: f
 
     The model at ``limit`` is stable and at ``limit + 1`` unstable by ``κ*``
     (:func:`stable_at`) and, for the rebuilt policies, by the certified count of roots in
-    the right half-plane (:func:`sdde.roots.unstable_root_count`, the report's verdict);
+    the right half-plane (:func:`sdde.stability.roots.unstable_root_count`, the report's verdict);
     the optimum is within ``1..limit``, its rate is the one returned and it is no slower
     than its neighbours (rates of :func:`slowest_rate`, computed here from each ``n``'s
     own model, not by the report's search).
@@ -165,7 +165,7 @@ def worker_grid(top: int, marks: list[int], fast: bool, limit: int = 0) -> np.nd
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``policies.png``."""
-    from sdde.plots import plot_decay_vs_workers
+    from sdde.cli.plots import plot_decay_vs_workers
 
     limits = {spec: worker_limits(LAW, spec) for spec in POLICIES}
     for spec, (limit, best, best_rate) in limits.items():

@@ -7,7 +7,7 @@ discrete-time model's, the exact simulator's measured threshold (per-replica bis
 and the largest stable worker count, with ``tail:A`` and ``mindthestep:B`` rebuilt at
 every ``n`` from that ``n``'s Poisson staleness law, as :func:`sdde.analyze_stability`
 reports them for the 16-worker model (:func:`figures.policies.worker_limits`). Writes
-``figures/out/policy_table.md``; tests/test_step_policies.py pins the agreement the table
+``figures/out/policy_table.md``; tests/model/test_step_policies.py pins the agreement the table
 shows (SDDE within 10 %, discrete within 5 % of the simulator, shifted-exponential rows).
 
 Checks (``AssertionError``): ``κ*(mindthestep:B) = κ*(exponential:B)/c`` with
@@ -26,9 +26,9 @@ import numpy as np
 from figures import check, write_table
 from figures.policies import check_limits, worker_limits
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, StepPolicy, analyze_stability, delays
-from sdde.stability import critical_kappa
-from sdde.stability_report import MAX_WORKERS
-from sdde.validate import measured_threshold
+from sdde.stability.mean_field import critical_kappa
+from sdde.stability.report import MAX_WORKERS
+from sdde.validation.compare import measured_threshold
 
 WORKERS = 16
 LR = 0.01

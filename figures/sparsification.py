@@ -2,13 +2,13 @@
 
 Left: the expected loss against time for random-k with ``k/d`` = 1, 0.1 and 0.01
 (``--fast``: 1 and 0.2), without and with error feedback
-(:func:`sdde.sparse_check.time_to_target_check`): the SDDE's bracket (band: the equivalent
-model's exact moments without and with the pushes' squared-size noise) and the replicas'
+(:func:`sdde.validation.sparse_check.time_to_target_check`): the SDDE's bracket (band: the
+equivalent model's exact moments without and with the pushes' squared-size noise) and the replicas'
 mean loss of the exact simulator (dots). Five Hessian modes (``h`` from 0.2 to 1)
 repeated over 20 coordinates each (``d = 100``), 64 shifted-exponential workers,
 ``η n h_max = 0.5``, gradient noise 1e-3. Right: the divergence threshold measured by the
 simulator over the model's, against the push gain at the threshold (how far one push
-moves the stiffest coordinate; :attr:`~sdde.sparse_model.SparsifiedModel.push_gain`):
+moves the stiffest coordinate; :attr:`~sdde.literature.sparse_sgd.SparsifiedModel.push_gain`):
 the continuous model is accurate where pushes are small.
 
 Writes ``sparsification.png`` and ``sparsification.md`` (time to 2 % of the initial loss:
@@ -29,10 +29,10 @@ import numpy as np
 
 from figures import OUT_DIR, check, new_figure, save, write_table
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, delays
-from sdde.sparse_check import SparseTimeToTarget, time_to_target_check
-from sdde.sparse_model import PUSH_GAIN_LIMIT, sparsified_model
-from sdde.sparsification import Sparsifier
-from sdde.validate import measured_threshold
+from sdde.literature.sparse_sgd import PUSH_GAIN_LIMIT, sparsified_model
+from sdde.simulator.sparsification import Sparsifier
+from sdde.validation.compare import measured_threshold
+from sdde.validation.sparse_check import SparseTimeToTarget, time_to_target_check
 
 LAW = "shifted-exp:shift=0.5,mean=1"
 WORKERS = 64

@@ -3,7 +3,7 @@
 For six round-time laws of mean 1 (one Hessian mode, curvature ``h = 1``) the boundary is
 ``η*(n) = κ*(n) / (n·h)``, with ``κ*(n) = sdde.critical_kappa`` of the model's delay
 kernel at ``n`` workers (``AsyncSGDModel.with_workers(n).kernel``, computed by
-:func:`sdde.chart.stability_chart`). Left: plain clusters, whose kernel (the round law
+:func:`sdde.stability.chart.stability_chart`). Left: plain clusters, whose kernel (the round law
 rescaled to mean 1) does not change with ``n``, so every boundary is a line of slope −1.
 Right: the same laws with a shared link that adds ``n/64`` mean rounds of communication to
 every round: as the link dominates, rounds become nearly deterministic and every
@@ -25,9 +25,9 @@ import numpy as np
 from figures import OUT_DIR, check, new_figure, save
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, analyze_stability, critical_kappa
 from sdde import delays as delay_laws
-from sdde.chart import StabilityChart, stability_chart
-from sdde.cluster import SharedLink
-from sdde.plots import plot_stability_boundaries
+from sdde.cli.plots import plot_stability_boundaries
+from sdde.cluster.cluster import SharedLink
+from sdde.stability.chart import StabilityChart, stability_chart
 
 LAWS = {
     "deterministic": "deterministic:value=1",

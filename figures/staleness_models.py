@@ -6,7 +6,7 @@ shifted exponential with shift 0.9 (nearly regular rounds: under-dispersed). Eac
 draws the histogram of the staleness :func:`sdde.simulate` records
 (:meth:`SimulationResult.observed_staleness`), and over it the Poisson, geometric and
 Conway–Maxwell–Poisson laws fitted by maximum likelihood
-(:func:`sdde.staleness_models.fit_staleness`), with the AIC winner (``fit_best``) starred.
+(:func:`sdde.cluster.staleness_models.fit_staleness`), with the AIC winner (``fit_best``) starred.
 
 Checks: exponential rounds pick the geometric law, with ``p̂`` within three standard
 errors of ``1/n``; gamma rounds pick an over-dispersed CMP law (``ν < 1``) and the
@@ -28,7 +28,7 @@ import numpy as np
 from figures import OUT_DIR, check, new_figure, save
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, simulate
 from sdde import delays as delay_laws
-from sdde.staleness_models import MODELS, FittedStaleness, fit_best, fit_staleness
+from sdde.cluster.staleness_models import MODELS, FittedStaleness, fit_best, fit_staleness
 
 WORKERS = 16
 LAWS = {
@@ -93,7 +93,7 @@ def check_fits(name: str, samples: np.ndarray, fits: list[FittedStaleness],
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``staleness_models.png``."""
-    from sdde.plots import plot_staleness_fits
+    from sdde.cli.plots import plot_staleness_fits
 
     fig, axes = new_figure(1, len(LAWS), size=(14.0, 5.0))
     for ax, (name, spec) in zip(axes[0], LAWS.items(), strict=True):

@@ -70,7 +70,7 @@ def check_panel(ax: object, name: str, approx: StalenessLaw, exact: StalenessLaw
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``staleness_pmfs.png`` (the same in both modes: exact, fast)."""
-    from sdde.plots import plot_staleness_comparison
+    from sdde.cli.plots import plot_staleness_comparison
 
     fig, axes = new_figure(len(LAWS), len(WORKERS), size=(12.0, 11.0))
     for i, (name, spec) in enumerate(LAWS.items()):

@@ -6,7 +6,7 @@ learning rate ``κ / n``, gradient noise set so that the SDDE's stationary ``E[�
 exponential rounds, 64 workers, ``κ = 1``) and near the divergence threshold (two-point
 stragglers, 256 workers, ``κ = 0.8 κ*``). Top: the mean ``E[θ(t)]``; bottom: ``E[θ(t)²]``
 (twice the expected loss). Black dashes: the SDDE's exact moments
-(:func:`sdde.moments.model_moments`, ``m`` and ``m² + v``). Blue: the mean over replicas
+(:func:`sdde.solvers.moments.model_moments`, ``m`` and ``m² + v``). Blue: the mean over replicas
 of :func:`sdde.simulate`, with its pointwise 95 % Student interval.
 
 Check, per panel: at ≥ 90 % of the plotted times the SDDE curve is inside the simulated
@@ -35,9 +35,11 @@ from scipy import stats
 from figures import OUT_DIR, check, new_figure, save
 from sdde import AsyncSGDModel, Cluster, HessianSpectrum, simulate, stationary_variance
 from sdde import delays as delay_laws
-from sdde._curves import on_grid  # the simulated paths on a time grid, as sdde.validate does
-from sdde.moments import model_moments
-from sdde.stability import critical_kappa
+from sdde.simulator._curves import (
+    on_grid,  # the simulated paths on a time grid, as sdde.validation.compare does
+)
+from sdde.solvers.moments import model_moments
+from sdde.stability.mean_field import critical_kappa
 
 SEED = 8
 #: Replicas simulated at a time (bounds the memory of the event records).
@@ -122,7 +124,7 @@ def coverage(predicted: np.ndarray, mean: np.ndarray, half_width: np.ndarray,
 
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Draw, check and save ``trajectories.png``."""
-    from sdde.plots import plot_band
+    from sdde.cli.plots import plot_band
 
     replicas, points = (32, 120) if fast else (512, 400)
     fig, axes = new_figure(2, len(SETTINGS), size=(14.0, 7.6))

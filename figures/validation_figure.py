@@ -1,6 +1,6 @@
 """Figure: the validation table (docs/validation.md) as heatmaps over law × workers.
 
-From :func:`sdde.validation_table.validation_table` (full quality: the default table,
+From :func:`sdde.validation.table.validation_table` (full quality: the default table,
 six laws × n ∈ {2, 4, 8, 16, 64, 256}, seed 0, default effort, the numbers of
 docs/validation.md, about five minutes; fast: two laws × two worker counts with
 ``Effort.quick()``). Top row: the SDDE's relative error against the exact simulator, in
@@ -28,7 +28,7 @@ import numpy as np
 
 from figures import OUT_DIR, check, new_figure, save
 from sdde._progress import TerminalProgress
-from sdde.validation_table import Effort, ValidationRow, ValidationTable, validation_table
+from sdde.validation.table import Effort, ValidationRow, ValidationTable, validation_table
 
 FAST_LAWS = ("deterministic:value=1", "gamma:shape=2,mean=1")
 FAST_WORKERS = (16, 64)
@@ -90,7 +90,7 @@ def check_panel(ax: object, key: str, expected: np.ndarray, fmt: str) -> None:
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False,
          table: ValidationTable | None = None) -> list[Path]:
     """Run the validation (unless ``table`` is given), draw, check and save ``validation.png``."""
-    from sdde.plots import plot_heatmap
+    from sdde.cli.plots import plot_heatmap
 
     if table is None and fast:
         table = validation_table(FAST_LAWS, FAST_WORKERS, effort=Effort.quick(), seed=0)

@@ -1,6 +1,6 @@
 """The validation tables of docs/validation.md: every model prediction against the simulator.
 
-Runs :func:`sdde.validation_table.validation_table` (six laws × n ∈ {2, 4, 8, 16, 64, 256},
+Runs :func:`sdde.validation.table.validation_table` (six laws × n ∈ {2, 4, 8, 16, 64, 256},
 ``κ = 0.25``, seed 0, default effort; about ten minutes on two cores), writes the tables to
 ``figures/out/validation.md`` and replaces the block between the markers in
 ``docs/validation.md``.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from figures import write_table
 from sdde._progress import TerminalProgress
-from sdde.validation_table import ValidationTable, validation_table
+from sdde.validation.table import ValidationTable, validation_table
 
 OUT = Path(__file__).parent / "out" / "validation.md"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"

@@ -16,77 +16,86 @@ Examples
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from sdde import _lazy
+from sdde._version import __version__
+
 if TYPE_CHECKING:
-    from sdde import analyses, chart, delays, discrete, plots, sweep, symbolic, validate
-    from sdde.cluster import Cluster, RunTime, SharedLink, WorkerGroup
+    from sdde import delays, symbolic
+    from sdde.cli import plots
+    from sdde.cli.cluster_report import ClusterReport, analyze_cluster
+    from sdde.cluster.cluster import Cluster, RunTime, SharedLink, WorkerGroup
+    from sdde.cluster.staleness import StalenessLaw
     from sdde.delays import DelayLaw
-    from sdde.integrator import Solution, solve
-    from sdde.kernels import DelayKernel, StepPolicy
-    from sdde.logistic import LogisticRegressionObjective
-    from sdde.model import AsyncSGDModel
-    from sdde.moments import Moments, exact_moments
-    from sdde.noise import brownian_increments
-    from sdde.objectives import QuadraticObjective
-    from sdde.problem import Delay, Diffusion, LinearDrift, SDDEProblem
-    from sdde.report import ClusterReport, analyze_cluster
-    from sdde.roots import characteristic_roots
-    from sdde.simulator import SimulationResult, simulate
-    from sdde.solvers import AbstractSolver, DelayedEulerMaruyama
-    from sdde.sparse_model import SparsifiedModel, sparsified_model
-    from sdde.sparsification import Sparsifier
-    from sdde.spectrum import HessianSpectrum
-    from sdde.stability import critical_kappa, stationary_variance
-    from sdde.stability_report import StabilityReport, analyze_stability
-    from sdde.staleness import StalenessLaw
+    from sdde.literature.sparse_sgd import SparsifiedModel, sparsified_model
+    from sdde.model.async_sgd import AsyncSGDModel
+    from sdde.model.kernels import DelayKernel, StepPolicy
+    from sdde.model.noise import brownian_increments
+    from sdde.model.problem import Delay, Diffusion, LinearDrift, SDDEProblem
+    from sdde.model.spectrum import HessianSpectrum
+    from sdde.simulator.logistic import LogisticRegressionObjective
+    from sdde.simulator.objectives import QuadraticObjective
+    from sdde.simulator.server import SimulationResult, simulate
+    from sdde.simulator.sparsification import Sparsifier
+    from sdde.solvers.algorithms import AbstractSolver, DelayedEulerMaruyama
+    from sdde.solvers.integrator import Solution, solve
+    from sdde.solvers.moments import Moments, exact_moments
+    from sdde.stability import chart, discrete
+    from sdde.stability.mean_field import critical_kappa, stationary_variance
+    from sdde.stability.report import StabilityReport, analyze_stability
+    from sdde.stability.roots import characteristic_roots
+    from sdde.sweeps import analyses
+    from sdde.sweeps import engine as sweep
+    from sdde.validation import compare as validate
 
-try:
-    __version__ = version("sdde")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
-#: Public submodules, reachable as ``sdde.<name>`` after ``import sdde`` alone.
-_SUBMODULES = ("analyses", "chart", "delays", "discrete", "plots", "sweep", "symbolic",
-               "validate")
+#: Public modules reachable as ``sdde.<name>`` after ``import sdde`` alone, loaded on first
+#: use (symbolic loads sympy, plots matplotlib). Besides the layers, four modules keep the
+#: short names they had before the package was split into layers.
+_MODULES = {
+    "chart": "sdde.stability.chart",
+    "discrete": "sdde.stability.discrete",
+    "plots": "sdde.cli.plots",
+    "analyses": "sdde.sweeps.analyses",
+}
 
 _PUBLIC = {
-    "Cluster": "sdde.cluster",
-    "RunTime": "sdde.cluster",
-    "SharedLink": "sdde.cluster",
-    "WorkerGroup": "sdde.cluster",
+    "Cluster": "sdde.cluster.cluster",
+    "RunTime": "sdde.cluster.cluster",
+    "SharedLink": "sdde.cluster.cluster",
+    "WorkerGroup": "sdde.cluster.cluster",
     "DelayLaw": "sdde.delays",
-    "StalenessLaw": "sdde.staleness",
-    "ClusterReport": "sdde.report",
-    "analyze_cluster": "sdde.report",
-    "HessianSpectrum": "sdde.spectrum",
-    "critical_kappa": "sdde.stability",
-    "characteristic_roots": "sdde.roots",
-    "AsyncSGDModel": "sdde.model",
-    "DelayKernel": "sdde.kernels",
-    "StepPolicy": "sdde.kernels",
-    "StabilityReport": "sdde.stability_report",
-    "analyze_stability": "sdde.stability_report",
-    "stationary_variance": "sdde.stability",
-    "SDDEProblem": "sdde.problem",
-    "Delay": "sdde.problem",
-    "LinearDrift": "sdde.problem",
-    "Diffusion": "sdde.problem",
-    "AbstractSolver": "sdde.solvers",
-    "DelayedEulerMaruyama": "sdde.solvers",
-    "solve": "sdde.integrator",
-    "Solution": "sdde.integrator",
-    "exact_moments": "sdde.moments",
-    "Moments": "sdde.moments",
-    "brownian_increments": "sdde.noise",
-    "QuadraticObjective": "sdde.objectives",
-    "LogisticRegressionObjective": "sdde.logistic",
-    "SimulationResult": "sdde.simulator",
-    "simulate": "sdde.simulator",
-    "Sparsifier": "sdde.sparsification",
-    "SparsifiedModel": "sdde.sparse_model",
-    "sparsified_model": "sdde.sparse_model",
+    "StalenessLaw": "sdde.cluster.staleness",
+    "ClusterReport": "sdde.cli.cluster_report",
+    "analyze_cluster": "sdde.cli.cluster_report",
+    "HessianSpectrum": "sdde.model.spectrum",
+    "critical_kappa": "sdde.stability.mean_field",
+    "characteristic_roots": "sdde.stability.roots",
+    "AsyncSGDModel": "sdde.model.async_sgd",
+    "DelayKernel": "sdde.model.kernels",
+    "StepPolicy": "sdde.model.kernels",
+    "StabilityReport": "sdde.stability.report",
+    "analyze_stability": "sdde.stability.report",
+    "stationary_variance": "sdde.stability.mean_field",
+    "SDDEProblem": "sdde.model.problem",
+    "Delay": "sdde.model.problem",
+    "LinearDrift": "sdde.model.problem",
+    "Diffusion": "sdde.model.problem",
+    "AbstractSolver": "sdde.solvers.algorithms",
+    "DelayedEulerMaruyama": "sdde.solvers.algorithms",
+    "solve": "sdde.solvers.integrator",
+    "Solution": "sdde.solvers.integrator",
+    "exact_moments": "sdde.solvers.moments",
+    "Moments": "sdde.solvers.moments",
+    "brownian_increments": "sdde.model.noise",
+    "QuadraticObjective": "sdde.simulator.objectives",
+    "LogisticRegressionObjective": "sdde.simulator.logistic",
+    "SimulationResult": "sdde.simulator.server",
+    "simulate": "sdde.simulator.server",
+    "Sparsifier": "sdde.simulator.sparsification",
+    "SparsifiedModel": "sdde.literature.sparse_sgd",
+    "sparsified_model": "sdde.literature.sparse_sgd",
 }
 
 __all__ = [
@@ -138,11 +147,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:  # symbolic loads sympy, plots matplotlib: only on first use
-        return importlib.import_module(f"sdde.{name}")
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'sdde' has no attribute {name!r}")
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
+    return _lazy.load(__name__, _PUBLIC, name)
 
 
 def __dir__() -> list[str]:

@@ -45,7 +45,9 @@ def _covered(path: str) -> set[str]:
 def test_api_reference_covers_the_public_namespace() -> None:
     documented = re.findall(r"^::: (\S+)$", (DOCS / "api.md").read_text(), flags=re.M)
     covered = set().union(*(_covered(path) for path in documented))
-    missing = [name for name in sdde.__all__ if name != "__version__" and name not in covered]
+    missing = [name for name in sdde.__all__ if name != "__version__" and name not in covered
+               # a short module name (sdde.validate) documented under its layer's path
+               and getattr(getattr(sdde, name), "__name__", None) not in documented]
     assert not missing, f"docs/api.md does not document {missing}"
 
 

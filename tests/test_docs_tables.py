@@ -29,7 +29,7 @@ def test_validation_tables_in_docs_match_code() -> None:
     # One cell of docs/validation.md recomputed with the generator's own seed and effort:
     # each cell's stream is keyed on (seed, law, n), so it can be recomputed alone, and
     # the rendered cells must match the text character for character.
-    from sdde.validation_table import (
+    from sdde.validation.table import (
         DEFAULT_WORKERS,
         ValidationTable,
         cell_rng,

@@ -2,20 +2,20 @@
 
 Every symbolic result is checked against something computed another way:
 
-* κ*: the numerical scan ``sdde.stability.critical_kappa`` (accurate to ~1e-13 relative
+* κ*: the numerical scan ``sdde.stability.mean_field.critical_kappa`` (accurate to ~1e-13 relative
   for closed-form transforms, ~1e-12 for quadrature-summed thinned kernels;
-  tests/test_critical_kappa.py), and the crossing conditions themselves;
+  tests/stability/test_critical_kappa.py), and the crossing conditions themselves;
 * limits between families: sympy's ``limit`` of the closed forms, against the point
   delay's own results;
 * Routh–Hurwitz: hand-derived Hurwitz determinants and ``numpy.roots``;
 * critical damping: the equations Δ = Δ' = 0 at 30 digits, the numerical rightmost roots
-  (``sdde.roots.characteristic_roots``, or ``numpy.roots`` of a polynomial built here for
+  (``sdde.stability.roots.characteristic_roots``, or ``numpy.roots`` of a polynomial built here for
   thinned kernels) and the decay rate on both sides;
-* stationary variance: the Parseval integral ``sdde.stability.stationary_variance`` and,
+* stationary variance: the Parseval integral ``sdde.stability.mean_field.stationary_variance`` and,
   for a thinned kernel, a Parseval integral written here;
-* the discrete-time threshold: ``sdde.discrete.discrete_critical_alpha``.
+* the discrete-time threshold: ``sdde.stability.discrete.discrete_critical_alpha``.
 
-Randomised versions live in tests/properties/test_symbolic_properties.py.
+Randomised versions live in tests/test_symbolic_properties.py.
 """
 
 from __future__ import annotations
@@ -40,20 +40,20 @@ from thinned_erlang_reference import (
 
 from sdde import delays
 from sdde import symbolic as sym
-from sdde.discrete import discrete_critical_alpha
-from sdde.roots import characteristic_roots
-from sdde.stability import KAPPA_MAX, critical_kappa, stationary_variance
+from sdde.stability.discrete import discrete_critical_alpha
+from sdde.stability.mean_field import KAPPA_MAX, critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots
 
 HALF_PI = math.pi / 2
 #: Symbolic κ* (exact, or nsolve to 30 digits) against the numerical scan, accurate to
 #: ~1e-13 relative (Newton stops at 4 eps·ω; thinned kernels ~1e-12 from their quadrature
 #: rule, RULE_TAIL). Measured: <= 5e-14. 1e-9 leaves orders of magnitude to spare.
 KAPPA_RTOL = 1e-9
-#: Parseval integral with a closed-form transform (tests/test_stationary_variance.py):
+#: Parseval integral with a closed-form transform (tests/stability/test_stationary_variance.py):
 #: quad at 1e-11 per piece, a neglected tail ~κ/W³ < 1e-10 relative.
 VARIANCE_RTOL = 1e-9
 #: The Parseval integral for a quadrature-rule kernel (a thinned kernel) is cut at
-#: W = 256 (1 + κ) instead of 2000 (1 + κ) (sdde/stability.py); it neglects the
+#: W = 256 (1 + κ) instead of 2000 (1 + κ) (sdde/stability/mean_field.py); it neglects the
 #: −2κ Im φ(iω)/ω³ term beyond W, ~2κ φ'(0+)/(3πW³) ≈ 1e-9 relative at κ ~ 2.5 (measured
 #: 1.2e-9), and its docstring promises "below 1e-7 relative". That bound is used.
 QUADRATURE_VARIANCE_RTOL = 1e-7

@@ -5,7 +5,7 @@ A gradient of delay ``u`` (Erlang-k, mean 1) has Poisson(``ρu``) staleness; wit
 ``c_s = (γρ)^s k^k (s+k−1)! / (s! (k−1)!)``. Here it is in numpy (coefficients, transform,
 characteristic polynomial), as sdde's numerical kernel, and as the symbolic kernel with
 exact rational parameters. Shared by tests/test_symbolic.py and
-tests/properties/test_symbolic_properties.py.
+tests/test_symbolic_properties.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from numpy.polynomial import polynomial as npoly
 
 from sdde import delays
 from sdde import symbolic as sym
-from sdde.kernels import DelayKernel, StepPolicy
+from sdde.model.kernels import DelayKernel, StepPolicy
 
 
 def to_float(expr: sp.Expr) -> float:

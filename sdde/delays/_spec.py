@@ -6,7 +6,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sdde._spec_examples import DELAY_SPEC_EXAMPLES
 from sdde.delays._base import DelayLaw, require_finite
 from sdde.delays._composite import Empirical, _check_two_point, shifted_exponential, two_point
 from sdde.delays._families import (
@@ -19,6 +18,7 @@ from sdde.delays._families import (
     Weibull,
     erlang,
 )
+from sdde.delays._spec_examples import DELAY_SPEC_EXAMPLES
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from sdde import symbolic
-from sdde.discrete import discrete_critical_alpha, discrete_spectral_radius
+from sdde.stability.discrete import discrete_critical_alpha, discrete_spectral_radius
 
 alpha = symbolic.ALPHA
 S = sp.Symbol("S", positive=True, integer=True)

@@ -27,8 +27,8 @@ import sympy as sp
 from scipy import linalg
 
 from sdde import delays, symbolic
-from sdde.roots import characteristic_roots
-from sdde.stability import critical_kappa, stationary_variance
+from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots
 
 z, kappa, omega, sigma = symbolic.Z, symbolic.KAPPA, symbolic.OMEGA, symbolic.SIGMA
 k = sp.Symbol("k", positive=True, integer=True)

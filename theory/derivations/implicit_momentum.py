@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Asynchrony as momentum: geometric staleness is a heavy ball
 #
-# **Model** (`sdde.momentum`). Counted in server updates, a mode whose gradients have
+# **Model** (`sdde.literature.momentum`). Counted in server updates, a mode whose gradients have
 # i.i.d. staleness `S` with `P(S = s) = q_s` has the mean recursion
 #
 #     x_{t+1} = x_t − α Σ_s q_s x_{t−s},    α = η h.
@@ -26,8 +26,8 @@
 import numpy as np
 import sympy as sp
 
-from sdde.discrete import discrete_critical_alpha, discrete_moments
-from sdde.momentum import geometric_critical_alpha, heavy_ball
+from sdde.literature.momentum import geometric_critical_alpha, heavy_ball
+from sdde.stability.discrete import discrete_critical_alpha, discrete_moments
 
 z, p, alpha = sp.symbols("z p alpha", positive=True)
 s = sp.Symbol("s", integer=True, nonnegative=True)

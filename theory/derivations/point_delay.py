@@ -28,8 +28,8 @@ import numpy as np
 import sympy as sp
 
 from sdde import delays, symbolic
-from sdde.roots import characteristic_roots
-from sdde.stability import critical_kappa, stationary_variance
+from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots
 
 z, kappa, omega, sigma = symbolic.Z, symbolic.KAPPA, symbolic.OMEGA, symbolic.SIGMA
 kernel = symbolic.point_delay()

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Sparsified gradients in the SDDE
 #
-# **Setting** (`sdde.sparsification`, the simulator's semantics). Each push carries
+# **Setting** (`sdde.simulator.sparsification`, the simulator's semantics). Each push carries
 # `k` of the `d` coordinates of `p` (`p = g` without error feedback, `p = g + r_w` with
 # it), `q = k/d`. Random-k picks them uniformly, afresh per push, independently of
 # everything else. One mode of a quadratic, `g = h x + σ z`, `a = η λ h`.
@@ -30,7 +30,7 @@
 #    `λ q η² h² x² E[G²]` (`2 − q` times the equivalent model's): by Cauchy–Schwarz
 #    `(Σ_{j≤G} x_j)² ≤ G Σ_j x_j²`, so freezing `x` over a send overestimates it. With
 #    `g(x)² = σ² + β² x²` the scheme's second moment solves the Volterra equation
-#    `S_n = m_n² + dt Σ_{k<n} r²_{n−1−k}(σ² + β² S_k)` (`sdde.moments`), and the minibatch
+#    `S_n = m_n² + dt Σ_{k<n} r²_{n−1−k}(σ² + β² S_k)` (`sdde.solvers.moments`), and the minibatch
 #    noise alone gives the lower end: the prediction is a bracket.
 # 5. *A fresh start has empty residuals.* The SDDE's constant history has a backlog of
 #    `a E[S]` of gradient in flight at `t = 0`; a fresh start has only the rounds under
@@ -49,10 +49,10 @@ import numpy as np
 import sympy as sp
 
 from sdde import Cluster, HessianSpectrum, delays
-from sdde.model import AsyncSGDModel
-from sdde.sparse_model import sparsified_model
-from sdde.sparsification import Sparsifier
-from sdde.stability import critical_kappa, stationary_variance
+from sdde.literature.sparse_sgd import sparsified_model
+from sdde.model.async_sgd import AsyncSGDModel
+from sdde.simulator.sparsification import Sparsifier
+from sdde.stability.mean_field import critical_kappa, stationary_variance
 
 q, eta, h, x, sigma, c, lam, m = sp.symbols("q eta h x sigma c lambda m", positive=True)
 z = sp.Symbol("z")

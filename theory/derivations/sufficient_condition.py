@@ -27,9 +27,9 @@ import numpy as np
 import sympy as sp
 
 from sdde import delays
-from sdde.kernels import DelayKernel, StepPolicy
-from sdde.roots import characteristic_roots
-from sdde.stability import critical_kappa
+from sdde.model.kernels import DelayKernel, StepPolicy
+from sdde.stability.mean_field import critical_kappa
+from sdde.stability.roots import characteristic_roots
 
 # %% [markdown]
 # ## 1. Proof

@@ -30,9 +30,9 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from sdde import delays, symbolic
-from sdde.kernels import DelayKernel, StepPolicy
-from sdde.roots import unstable_root_count
-from sdde.stability import critical_kappa
+from sdde.model.kernels import DelayKernel, StepPolicy
+from sdde.stability.mean_field import critical_kappa
+from sdde.stability.roots import unstable_root_count
 
 z, kappa = symbolic.Z, symbolic.KAPPA
 u = sp.Symbol("u", positive=True)

@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from sdde import delays, symbolic
-from sdde.stability import critical_kappa
+from sdde.stability.mean_field import critical_kappa
 
 mp.mp.dps = 30
 z, omega = symbolic.Z, symbolic.OMEGA

@@ -16,7 +16,7 @@ import math
 import sympy as sp
 
 from sdde import delays, symbolic
-from sdde.stability import critical_kappa
+from sdde.stability.mean_field import critical_kappa
 
 z, kappa, omega = symbolic.Z, symbolic.KAPPA, symbolic.OMEGA
 a = sp.Symbol("a", positive=True)

@@ -1,0 +1,615 @@
+"""``sdde-analyze``: the command line. A thin adapter: strings → objects → report → text.
+
+No mathematics lives here; everything printed comes from :mod:`sdde.cli.cluster_report`.
+Bad input exits with code 2 and one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from sdde.delays._spec_examples import DELAY_SPEC_EXAMPLES
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sdde._progress import TerminalProgress
+    from sdde.cli.cluster_report import ClusterReport
+    from sdde.cluster.cluster import Cluster
+    from sdde.literature.injection import InjectionReport
+    from sdde.literature.sparse_sgd import SparsificationReport
+    from sdde.model.async_sgd import AsyncSGDModel
+    from sdde.simulator.sparsification import Sparsifier
+    from sdde.stability.chart import StabilityChart
+    from sdde.stability.report import StabilityReport
+    from sdde.validation.simulation_report import SimulationReport
+
+# The command's linear algebra is small (matrices of a few hundred rows), where one BLAS
+# thread is fastest; several threads on a busy machine made one eigenvalue call 20×
+# slower. Set before numpy is first imported (the user's own setting wins).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+PROG = "sdde-analyze"
+DEFAULT_DELAY = "shifted-exp:shift=0.5,mean=1"
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad command-line input; its message is one line telling what to fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    examples = "\n".join(f"  {e}" for e in DELAY_SPEC_EXAMPLES)
+    p = _Parser(
+        prog=PROG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Will asynchronous SGD on this cluster converge, and how fast? "
+                    "Reports gradient arrival rate, run time and staleness "
+                    "(Poisson approximation next to the exact law), then the stability "
+                    "verdict for the learning rate and loss curvature: divergence "
+                    "threshold, max stable learning rate and workers, fastest worker "
+                    "count, decay rate, loss floor and time to a target loss.",
+        epilog=f"delay specs (time units are yours; mean defaults to 1):\n{examples}\n\n"
+               "examples:\n"
+               f"  {PROG} --workers 32 --lr 0.01\n"
+               f"  {PROG} --workers 64 --delay lognormal:mean=1,cv=1 --json\n"
+               f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3\n"
+               f"  {PROG} --workers 16 --threshold 10 --seed 7\n"
+               f"  {PROG} --workers 32 --lr 0.01 --hessian 0.1:10:20:log --noise 1 "
+               "--target-loss 0.01\n"
+               f"  {PROG} --workers 8 --lr 0.1 --simulate --replicas 16 --plot out/\n"
+               f"  {PROG} --workers 32 --lr 0.05 --sweep",
+    )
+    p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
+                   help="number of workers (default 32), or groups such as "
+                        "'24:gamma:shape=4,mean=1 8:exponential:mean=3'")
+    p.add_argument("--lr", type=_positive_float("--lr"), default=0.01,
+                   help="learning rate η (default 0.01), e.g. --lr 0.05")
+    p.add_argument("--delay", default=DEFAULT_DELAY, metavar="SPEC",
+                   help=f"round-time law of each worker (default {DEFAULT_DELAY}), "
+                        "e.g. --delay gamma:shape=2,mean=1")
+    p.add_argument("--threshold", type=_whole("--threshold", 0), default=None, metavar="K",
+                   help="drop gradients with staleness above K, e.g. --threshold 40")
+    p.add_argument("--bandwidth", default=None, metavar="size=S,capacity=C",
+                   help="shared link: each round gains n·S/C time units, "
+                        "e.g. --bandwidth size=1,capacity=200")
+    p.add_argument("--updates", type=_whole("--updates", 1), default=10_000, metavar="T",
+                   help="quote the run time for T updates, and simulate T updates with "
+                        "--simulate (default 10000)")
+    p.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
+                   help="also compute the exact staleness law (default on)")
+    p.add_argument("--gradients", type=_whole("--gradients", 1), default=200_000,
+                   metavar="N", help="gradients to simulate when the exact law has no "
+                                     "closed form (default 200000)")
+    p.add_argument("--seed", type=_whole("--seed", 0), default=0,
+                   help="seed of every random draw (default 0): same seed, same output")
+    p.add_argument("--hessian", default="1", metavar="SPEC",
+                   help="loss curvatures (Hessian eigenvalues): a value, a list '0.1,1,10', "
+                        "a range 'lo:hi:n[:log]' or file:PATH (default 1)")
+    p.add_argument("--noise", type=_nonnegative_float("--noise"), default=0.0, metavar="C",
+                   help="gradient-noise variance per mode (default 0), e.g. --noise 0.5")
+    p.add_argument("--step-policy", "--policy", dest="policy", default="constant",
+                   metavar="NAME",
+                   help="staleness-dependent step: constant (default), inverse "
+                        "(η/(1+s)), geometric:GAMMA (η·GAMMA^s), exponential:BETA "
+                        "(η·exp(−BETA·s)), tail:A (η·(1 + A(1 − 2F(s))), F the staleness "
+                        "CDF) or mindthestep:BETA[:T] (η·T·exp(−BETA·s)/E[exp(−BETA·S)]), "
+                        "e.g. --step-policy geometric:0.9")
+    p.add_argument("--target-loss", type=_positive_float("--target-loss"), default=None,
+                   metavar="EPS", help="also report the time until the expected loss is "
+                                       "below EPS")
+    p.add_argument("--initial-error", type=_nonnegative_float("--initial-error"),
+                   default=1.0, metavar="X0",
+                   help="initial distance from the optimum along every mode (default 1)")
+    p.add_argument("--simulate", action="store_true",
+                   help="also run the exact async-SGD simulator (--replicas runs of "
+                        "--updates updates) and show it beside the model, e.g. "
+                        "--simulate --replicas 8")
+    p.add_argument("--replicas", type=_whole("--replicas", 1), default=8, metavar="R",
+                   help="independent simulated runs with --simulate (default 8)")
+    p.add_argument("--sweep", action="store_true",
+                   help="a workers × learning-rate stability chart around your setting "
+                        "(n/8 … 8n workers, η/64 … 64η)")
+    p.add_argument("--out", default=None, metavar="FILE.nc",
+                   help="with --sweep: run the sweep over the --sweep-* grid (or the chart's) "
+                        "and save it as a labelled netCDF dataset (xarray), e.g. "
+                        "--sweep --out results.nc; with --simulate, a simulation sweep. "
+                        "Interrupted, it resumes where it stopped when run again")
+    p.add_argument("--sweep-workers", default=None, metavar="LIST|LO:HI:N[:log]",
+                   help="worker counts of the --out sweep (default n/8 … 8n), e.g. "
+                        "4,8,16 or 2:256:30:log")
+    p.add_argument("--sweep-lr", default=None, metavar="LIST|LO:HI:N[:log]",
+                   help="learning rates of the --out sweep (default η/64 … 64η), e.g. "
+                        "1e-4:1e-1:50:log")
+    p.add_argument("--sweep-delay", nargs="+", default=None, metavar="SPEC",
+                   help="round-time laws of the --out sweep (default --delay), e.g. "
+                        "--sweep-delay gamma:shape=2,mean=1 exponential:mean=1")
+    p.add_argument("--sweep-threshold", default=None, metavar="LIST",
+                   help="staleness thresholds of the --out sweep, 'none' for no threshold "
+                        "(default --threshold), e.g. none,20,40")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the --out sweep on this Dask scheduler (needs the "
+                        "'distributed' extra), e.g. tcp://10.0.0.5:8786; default: local "
+                        "processes")
+    p.add_argument("--inject", type=_inject_staleness, default=None, metavar="K",
+                   help="also predict delay injection (sequential SGD whose gradients are "
+                        "uniformly 0..K updates stale) on the --hessian/--noise quadratic: "
+                        "iterations to the target loss relative to no staleness, and its "
+                        "thresholds, e.g. --inject 16")
+    p.add_argument("--sparsify", type=_sparsifier, default=None,
+                   metavar="random|top:F[:ef]",
+                   help="also predict sparsified pushes: each push carries a share F of the "
+                        "coordinates (random-k or top-k), ':ef' with error feedback, e.g. "
+                        "--sparsify random:0.1:ef")
+    p.add_argument("--dim", type=_whole("--dim", 1), default=None, metavar="D",
+                   help=f"coordinates of the model, for --sparsify (k = F·D rounded; default "
+                        f"{DEFAULT_DIM})")
+    p.add_argument("--plot", default=None, metavar="DIR",
+                   help="write PNG figures into DIR: stability chart, rightmost roots, "
+                        "staleness law, loss curve, e.g. --plot figures/")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of the table")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sdde-analyze``; returns the exit code (0 success, 2 bad input)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help exits through argparse
+        return int(exc.code or 0)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, the shell's exit code
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # a bug in sdde: one line, and a way to report it
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+              "(please report this with the command line)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sdde._version import __version__
+    from sdde.cli.cluster_report import analyze_cluster
+    from sdde.stability.report import analyze_stability
+
+    _check_sweep_options(args)
+    cluster = _cluster_from_args(args)
+    model = _model_from_args(args, cluster)
+    if args.sparsify is not None:
+        _check_sparsify(args, model)
+    elif args.dim is not None:
+        raise UsageError("--dim sets the coordinates --sparsify chooses from: add --sparsify")
+    planned = _planned_sweep(args, model) if args.out else None
+    bar = _progress_bar("exact staleness law", args)
+    try:
+        report = analyze_cluster(cluster, updates=args.updates, exact=args.exact,
+                                 rng=np.random.default_rng(args.seed),
+                                 n_gradients=args.gradients, progress=bar)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
+    bar = _progress_bar("stability analysis", args)
+    try:
+        stability = analyze_stability(model, target_loss=args.target_loss,
+                                      initial_error=args.initial_error, progress=bar)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
+    from sdde.literature.synchrony import compare_synchronous
+
+    synchronous = compare_synchronous(model, stability.decay_rate)
+    simulation = _simulation(args, model, stability) if args.simulate else None
+    injection = _injection(args, model) if args.inject is not None else None
+    sparsification = (_sparsification(args, model, stability) if args.sparsify is not None
+                      else None)
+    chart = _chart(args, model) if args.sweep or args.plot else None
+    saved = None if planned is None else _sweep_to_file(args, *planned)
+    plots = _plots(args, model, report, chart, simulation) if args.plot else []
+    inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
+              "threshold": args.threshold, "bandwidth": args.bandwidth,
+              "updates": args.updates, "exact": args.exact, "seed": args.seed,
+              "hessian": args.hessian, "noise": args.noise, "policy": args.policy,
+              "target_loss": args.target_loss, "initial_error": args.initial_error,
+              "simulate": args.simulate, "replicas": args.replicas, "sweep": args.sweep,
+              "out": args.out, "scheduler": args.scheduler, "plot": args.plot,
+              "inject": args.inject,
+              "sparsify": None if args.sparsify is None else str(args.sparsify),
+              "dim": (args.dim or DEFAULT_DIM) if args.sparsify is not None else None}
+    if args.json:
+        out = {"sdde_version": __version__, "inputs": inputs, **report.to_dict(),
+               "stability": stability.to_dict(),
+               "synchronous": synchronous.to_dict(),
+               "simulation": None if simulation is None else simulation.to_dict(),
+               "sweep": None if chart is None or not args.sweep else chart.to_dict(),
+               "sweep_file": saved,
+               "injection": None if injection is None else injection.to_dict(),
+               "sparsification": (None if sparsification is None
+                                  else sparsification.to_dict()),
+               "plots": [str(p) for p in plots]}
+        print(json.dumps(out, allow_nan=False))
+    else:
+        print(f"sdde {__version__} · learning rate η = {args.lr:g} · seed {args.seed}")
+        print(report.summary())
+        print(stability.summary())
+        print(synchronous.summary())
+        if injection is not None:
+            print(injection.summary())
+        if sparsification is not None:
+            print(sparsification.summary())
+        if simulation is not None:
+            print(simulation.summary())
+        if chart is not None and args.sweep:
+            print(chart.summary((model.n_workers, model.lr)))
+        if saved is not None:
+            sizes = " × ".join(f"{n} {d}" for d, n in saved["sizes"].items())
+            print(f"sweep ({saved['analysis']}): {sizes} = {saved['points']} points in "
+                  f"{saved['seconds']:.1f} s, written to {saved['path']}")
+        if plots:
+            print(f"figures written: {', '.join(str(p) for p in plots)}")
+    return 0
+
+
+def _check_sweep_options(args: argparse.Namespace) -> None:
+    """The --out sweep's options, checked before any long work starts."""
+    given = [o for o, v in (("--sweep-workers", args.sweep_workers), ("--sweep-lr", args.sweep_lr),
+                            ("--sweep-delay", args.sweep_delay),
+                            ("--sweep-threshold", args.sweep_threshold),
+                            ("--scheduler", args.scheduler)) if v is not None]
+    if args.out is None and given:
+        raise UsageError(f"{given[0]} sets up a saved sweep: add --sweep --out FILE.nc")
+    if args.out is not None and not args.sweep:
+        raise UsageError("--out saves a sweep: add --sweep (and the --sweep-* grid you want)")
+    if args.out is not None and (len(args.workers) != 1 or ":" in args.workers[0]):
+        raise UsageError("--sweep --out varies one worker count: give --workers N and the "
+                         "law with --delay or --sweep-delay")
+    if args.out is not None and args.bandwidth is not None:
+        raise UsageError("--sweep --out does not model a shared link yet: drop --bandwidth")
+
+
+def sweep_grid(args: argparse.Namespace, model: AsyncSGDModel) -> dict[str, list]:
+    """The --out sweep's grid from the options (defaults: the chart around the setting)."""
+    from sdde.stability.chart import chart_axes
+
+    default_workers, default_lrs = chart_axes(model.n_workers, model.lr)
+    workers = (_grid_values("--sweep-workers", args.sweep_workers, whole=True)
+               if args.sweep_workers is not None else default_workers.tolist())
+    lrs = (_grid_values("--sweep-lr", args.sweep_lr, whole=False)
+           if args.sweep_lr is not None else default_lrs.tolist())
+    laws = list(args.sweep_delay) if args.sweep_delay is not None else [args.delay]
+    if args.sweep_threshold is not None:
+        thresholds: list = [None if t.strip().lower() == "none"
+                            else _whole("--sweep-threshold", 0)(t.strip())
+                            for t in args.sweep_threshold.split(",") if t.strip()]
+    else:
+        thresholds = [args.threshold]
+    return {"law": laws, "workers": [int(w) for w in workers],
+            "lr": [float(x) for x in lrs], "threshold": thresholds}
+
+
+def _planned_sweep(args: argparse.Namespace, model: AsyncSGDModel) -> tuple[Any, dict, int]:
+    """The --out sweep's analysis and grid, checked before any long work starts."""
+    from pathlib import Path
+
+    from sdde.sweeps.analyses import SimulationAnalysis, StabilityAnalysis
+    from sdde.sweeps.engine import check_sweep
+
+    analysis = (SimulationAnalysis(replicas=args.replicas, updates=args.updates,
+                                   hessian=args.hessian, noise=args.noise, policy=args.policy)
+                if args.simulate else StabilityAnalysis(hessian=args.hessian, policy=args.policy))
+    grid = sweep_grid(args, model)
+    try:
+        plan = check_sweep(analysis, grid, executor=args.scheduler, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(f"--sweep: {exc}") from None
+    if not Path(args.out).resolve().parent.is_dir():
+        raise UsageError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    return analysis, grid, plan.chunks
+
+
+def _sweep_to_file(args: argparse.Namespace, analysis: Any, grid: dict, chunks: int) -> dict:
+    """Run the --out sweep (resumable through ``FILE.nc.parts/``) and write the dataset."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    from sdde.sweeps.engine import sweep
+
+    out = Path(args.out)
+    store = out.with_name(out.name + ".parts")
+    bar = _progress_bar(f"sweep ({analysis.name}, chunks)", args)
+    bar.total = chunks
+    start = time.monotonic()
+    try:
+        dataset = sweep(analysis, grid, executor=args.scheduler, store=store, seed=args.seed,
+                        progress=bar)
+    except ValueError as exc:
+        raise UsageError(f"--sweep: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"{PROG}: finished chunks are kept in {store}: run the same command again "
+              "to resume", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+    dataset.to_netcdf(out)
+    shutil.rmtree(store, ignore_errors=True)
+    return {"path": str(out), "analysis": analysis.name, "sizes": dict(dataset.sizes),
+            "points": int(dataset[next(iter(dataset.data_vars))].size),
+            "seconds": time.monotonic() - start}
+
+
+def _grid_values(option: str, text: str, *, whole: bool) -> list[float]:
+    """``a,b,c`` or ``lo:hi:n[:log]`` (whole numbers rounded and made distinct)."""
+    import numpy as np
+
+    convert = _whole(option, 1) if whole else _positive_float(option)
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "log"):
+            raise UsageError(f"{option}: expected LO:HI:N or LO:HI:N:log, got {text!r}")
+        lo, hi = _positive_float(option)(parts[0]), _positive_float(option)(parts[1])
+        n = _whole(f"{option} N", 1)(parts[2])
+        if hi < lo:
+            raise UsageError(f"{option}: LO must not exceed HI, got {text!r}")
+        values = np.geomspace(lo, hi, n) if len(parts) == 4 else np.linspace(lo, hi, n)
+        if whole:
+            return sorted({int(v) for v in np.round(values)})
+        return sorted({float(v) for v in values})
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UsageError(f"{option}: give values such as 1,2,4 or a range LO:HI:N, got {text!r}")
+    values_list = [convert(t) for t in items]
+    if len(set(values_list)) != len(values_list):
+        raise UsageError(f"{option}: a value is repeated in {text!r}")
+    return values_list
+
+
+def _progress_bar(label: str, args: argparse.Namespace) -> TerminalProgress:
+    """A progress bar on a terminal's stderr, silent with ``--json``."""
+    from sdde._progress import TerminalProgress
+
+    bar = TerminalProgress(label)
+    bar.enabled = bar.enabled and not args.json
+    return bar
+
+
+def _simulation(args: argparse.Namespace, model: AsyncSGDModel,
+                stability: StabilityReport) -> SimulationReport:
+    import numpy as np
+
+    from sdde.validation.simulation_report import simulate_report
+
+    # its own stream, so adding --simulate does not change the other figures
+    rng = np.random.default_rng([args.seed, 1])
+    bar = _progress_bar("simulation", args)
+    try:
+        return simulate_report(model, updates=args.updates, replicas=args.replicas,
+                               rng=rng, initial_error=args.initial_error,
+                               target_loss=args.target_loss, stability=stability,
+                               progress=bar)
+    finally:
+        bar.close()
+
+
+def _injection(args: argparse.Namespace, model: AsyncSGDModel) -> InjectionReport:
+    """``--inject K``: delay injection on the quadratic of --hessian, --noise, --lr."""
+    from sdde.literature.injection import analyze_injection
+    from sdde.simulator.objectives import QuadraticObjective
+
+    spectrum = model.spectrum
+    try:
+        return analyze_injection(
+            QuadraticObjective(curvatures=spectrum.eigenvalues, noise=args.noise),
+            lr=args.lr, max_staleness=args.inject, n_updates=args.updates,
+            theta0=args.initial_error, weights=spectrum.weights, target=args.target_loss)
+    except ValueError as exc:
+        raise UsageError(f"--inject: {str(exc).replace('n_updates', '--updates')}") from None
+
+
+def _check_sparsify(args: argparse.Namespace, model: AsyncSGDModel) -> None:
+    """--sparsify's setting, checked before any long work starts."""
+    from sdde.literature.sparse_sgd import sparsified_model
+
+    if args.simulate or args.sweep:
+        option = "--simulate" if args.simulate else "--sweep"
+        raise UsageError(f"--sparsify cannot be combined with {option} yet: the simulation "
+                         "and sweeps are of the unsparsified setting (compare with "
+                         "sdde.validation.sparse_check.time_to_target_check)")
+    try:
+        sparsified_model(model, args.sparsify, args.dim or DEFAULT_DIM)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
+
+
+def _sparsification(args: argparse.Namespace, model: AsyncSGDModel,
+                    stability: StabilityReport) -> SparsificationReport:
+    """``--sparsify SPEC``: the sparsified model of the same setting."""
+    from sdde.literature.sparse_sgd import analyze_sparsified
+
+    try:
+        return analyze_sparsified(model, args.sparsify, dim=args.dim or DEFAULT_DIM,
+                                  target_loss=args.target_loss,
+                                  initial_error=args.initial_error, plain=stability)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
+
+
+def _chart(args: argparse.Namespace, model: AsyncSGDModel) -> StabilityChart | None:
+    from sdde.stability.chart import chart_around
+
+    if len(model.cluster.groups) != 1:
+        if args.sweep:
+            raise UsageError("--sweep needs a single worker group (the chart varies one "
+                             "worker count); drop --sweep or use one group")
+        return None
+    return chart_around(model)
+
+
+def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport,
+           chart: StabilityChart | None, simulation: SimulationReport | None) -> list[Path]:
+    import numpy as np
+
+    from sdde.cli.plots import write_plots
+    from sdde.stability.report import rightmost_roots
+    from sdde.validation.simulation_report import CURVE_POINTS, predicted_loss
+
+    # chart is None for several worker groups: write_plots then leaves that figure out
+    if simulation is not None and simulation.t.size:
+        t, predicted, simulated = simulation.t, simulation.predicted_loss, simulation.loss
+    else:
+        t = np.linspace(0.0, args.updates / model.cluster.accepted_rate, CURVE_POINTS)
+        predicted, simulated = predicted_loss(model, t, args.initial_error), None
+    try:
+        return write_plots(args.plot, chart=chart, point=(model.n_workers, model.lr),
+                           roots=rightmost_roots(model), cluster=report, t=t,
+                           predicted_loss=predicted, simulated_loss=simulated,
+                           target=args.target_loss)
+    except OSError as exc:
+        raise UsageError(f"--plot: cannot write into {args.plot!r}: {exc.strerror or exc}"
+                         ) from None
+
+
+def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDModel:
+    """Strings → :class:`AsyncSGDModel` (every error becomes a UsageError)."""
+    from sdde.model.async_sgd import AsyncSGDModel
+    from sdde.model.kernels import StepPolicy
+    from sdde.model.spectrum import HessianSpectrum
+
+    try:
+        spectrum = HessianSpectrum.parse(args.hessian)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
+    try:
+        policy = StepPolicy.for_cluster(args.policy, cluster)
+    except ValueError as exc:
+        raise UsageError(f"--step-policy: {exc}") from None
+    return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
+                         noise=args.noise, policy=policy)
+
+
+def _cluster_from_args(args: argparse.Namespace) -> Cluster:
+    """Strings → :class:`Cluster` (no mathematics; every error becomes a UsageError)."""
+    from sdde.cluster.cluster import Cluster, SharedLink, WorkerGroup
+    from sdde.delays import parse
+
+    try:
+        default_law = parse(args.delay)
+        groups = []
+        for token in args.workers:
+            count, sep, spec = token.partition(":")
+            n = _whole("--workers", 1)(count)
+            groups.append(WorkerGroup(workers=n, delay=parse(spec) if sep else default_law))
+        link = None
+        if args.bandwidth is not None:
+            try:
+                link = SharedLink(**_key_values("--bandwidth", args.bandwidth,
+                                                {"size": "message_size",
+                                                 "capacity": "capacity"}))
+                link.comm_time(sum(g.workers for g in groups))
+            except ValueError as exc:
+                raise UsageError(f"--bandwidth: {exc}") from None
+        return Cluster(workers=groups, threshold=args.threshold, link=link)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or key.strip() not in keys:
+            raise UsageError(f"{option}: expected {','.join(f'{k}=…' for k in keys)}, "
+                             f"got {text!r}")
+        if keys[key.strip()] in out:
+            raise UsageError(f"{option}: {key.strip()} given twice in {text!r}")
+        out[keys[key.strip()]] = _positive_float(f"{option} {key.strip()}")(value)
+    if len(out) != len(keys):
+        raise UsageError(f"{option}: give all of {', '.join(keys)}, got {text!r}")
+    return out
+
+
+def _positive_float(option: str) -> Callable[[str], float]:
+    return _float(option, allow_zero=False)
+
+
+def _nonnegative_float(option: str) -> Callable[[str], float]:
+    return _float(option, allow_zero=True)
+
+
+def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
+    bound = ">= 0" if allow_zero else "> 0"
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a number, got {text!r}") from None
+        if not ((value >= 0 if allow_zero else value > 0) and value < float("inf")):
+            raise UsageError(f"{option} must be a finite number {bound}, got {text!r}")
+        return value
+
+    return convert
+
+
+#: Coordinates ``--sparsify`` chooses from without ``--dim`` (only ``k/d`` matters then).
+DEFAULT_DIM = 1_000_000
+#: Largest ``--inject K``: the prediction costs O(K) per update and mode (K = 2000: ~3 s).
+MAX_INJECT = 2000
+
+
+def _inject_staleness(text: str) -> int:
+    value = _whole("--inject", 0)(text)
+    if value > MAX_INJECT:
+        raise UsageError(f"--inject must be a whole number in 0..{MAX_INJECT}, got {text!r}")
+    return value
+
+
+def _sparsifier(text: str) -> Sparsifier:
+    from sdde.simulator.sparsification import Sparsifier
+
+    try:
+        return Sparsifier.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--sparsify: {exc}") from None
+
+
+def _whole(option: str, minimum: int) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{option} must be a whole number >= {minimum}, "
+                             f"got {text!r}") from None
+        if value < minimum:
+            raise UsageError(f"{option} must be a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return convert
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

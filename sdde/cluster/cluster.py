@@ -1,0 +1,369 @@
+"""The cluster: workers, their computation-time laws, a staleness threshold, a shared link.
+
+A :class:`Cluster` answers the first questions a user has: how fast do gradients reach
+the parameter server, how long do ``T`` updates take, how stale are the gradients, and
+how many are dropped under a staleness threshold. See ``theory/staleness.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+from scipy import integrate
+
+from sdde._progress import ProgressCallback
+from sdde.cluster import _renewal, _staleness_sim
+from sdde.cluster.staleness import K_CAP, TAIL_TOL, StalenessLaw, poisson_staleness
+from sdde.delays import DelayLaw, shifted_exponential
+from sdde.delays._base import require_finite
+
+#: Gradients simulated by default when the exact staleness law has no closed form.
+DEFAULT_SIMULATED_GRADIENTS = 200_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerGroup:
+    """``workers`` identical workers whose rounds follow ``delay``."""
+
+    workers: int
+    delay: DelayLaw
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int | np.integer) \
+                or self.workers < 1:
+            raise ValueError(f"workers must be a whole number >= 1, got {self.workers!r}")
+        object.__setattr__(self, "workers", int(self.workers))
+        if not isinstance(self.delay, DelayLaw):
+            raise ValueError(f"delay must be a DelayLaw (see sdde.delays.parse), "
+                             f"got {self.delay!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedLink:
+    """A shared link that serialises the workers' gradient transfers.
+
+    Each round gains a communication time ``n · message_size / capacity``: with ``n``
+    workers sharing bandwidth ``capacity``, each transfer of ``message_size`` gets a
+    ``1/n`` share. Units are the user's (e.g. MB and MB per time unit).
+    """
+
+    message_size: float
+    capacity: float
+
+    def __post_init__(self) -> None:
+        require_finite("link", "message_size", self.message_size, minimum=0.0)
+        require_finite("link", "capacity", self.capacity, minimum=0.0)
+
+    def comm_time(self, n_workers: int) -> float:
+        """Communication time added to every round when ``n_workers`` share the link.
+
+        Raises
+        ------
+        ValueError
+            If ``n_workers · message_size / capacity`` overflows.
+        """
+        t = n_workers * self.message_size / self.capacity
+        if not math.isfinite(t):
+            raise ValueError(f"link: communication time n·message_size/capacity overflows "
+                             f"({n_workers}·{self.message_size:g}/{self.capacity:g})")
+        return t
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTime:
+    """Wall-clock time to apply a number of updates: mean and renewal-CLT spread."""
+
+    updates: int
+    mean: float
+    std: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        """Plain JSON types (an infinite spread, from infinite-variance rounds, is None)."""
+        return {"updates": self.updates, "mean": self.mean,
+                "std": self.std if math.isfinite(self.std) else None}
+
+
+def _as_group(item: object) -> WorkerGroup:
+    if isinstance(item, WorkerGroup):
+        return item
+    if isinstance(item, tuple | list) and len(item) == 2:
+        return WorkerGroup(workers=item[0], delay=item[1])
+    raise ValueError(f"each worker group must be a WorkerGroup or a (workers, DelayLaw) pair, "
+                     f"got {item!r}")
+
+
+def default_delay() -> DelayLaw:
+    """The default round-time law: shifted exponential, shift 0.5, mean 1."""
+    return shifted_exponential(shift=0.5, mean=1.0)
+
+
+@dataclass(frozen=True, kw_only=True, init=False)
+class Cluster:
+    """Workers pushing gradients to one parameter server.
+
+    Parameters
+    ----------
+    workers : int or sequence of WorkerGroup or (int, DelayLaw)
+        Number of identical workers, or groups of workers with their own laws
+        (e.g. 24 fast and 8 slow).
+    delay : DelayLaw, optional
+        Round-time law for identical workers (default: shifted exponential, shift 0.5,
+        mean 1). Not allowed together with groups.
+    threshold : int, optional
+        Staleness threshold ``K``: gradients with staleness above ``K`` are dropped.
+    link : SharedLink, optional
+        Shared-bandwidth model: every round gains ``n · message_size / capacity``.
+
+    Examples
+    --------
+    >>> from sdde import Cluster, delays
+    >>> c = Cluster(workers=32, delay=delays.parse("gamma:shape=2,mean=1"))
+    >>> float(c.arrival_rate)
+    32.0
+    >>> c.staleness(method="poisson").mean
+    31.0
+    """
+
+    groups: tuple[WorkerGroup, ...]
+    threshold: int | None
+    link: SharedLink | None
+
+    def __init__(
+        self,
+        *,
+        workers: int | Sequence[WorkerGroup | tuple[int, DelayLaw]],
+        delay: DelayLaw | None = None,
+        threshold: int | None = None,
+        link: SharedLink | None = None,
+    ) -> None:
+        groups: tuple[WorkerGroup, ...]
+        if isinstance(workers, int | np.integer) and not isinstance(workers, bool):
+            groups = (WorkerGroup(workers=int(workers), delay=delay or default_delay()),)
+        elif isinstance(workers, Sequence) and not isinstance(workers, str) and workers:
+            if delay is not None:
+                raise ValueError("give the delay law inside each worker group, not as delay=")
+            groups = tuple(_as_group(g) for g in workers)
+        else:
+            raise ValueError(f"workers must be a whole number >= 1 or a list of groups, "
+                             f"got {workers!r}")
+        if threshold is not None and (isinstance(threshold, bool)
+                                      or not isinstance(threshold, int | np.integer)
+                                      or threshold < 0):
+            raise ValueError(f"threshold must be a whole number >= 0, got {threshold!r}")
+        if link is not None and not isinstance(link, SharedLink):
+            raise ValueError(f"link must be a SharedLink, got {link!r}")
+        if link is not None:
+            link.comm_time(sum(g.workers for g in groups))  # validates: raises on overflow
+        object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "threshold", None if threshold is None else int(threshold))
+        object.__setattr__(self, "link", link)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_workers(self) -> int:
+        """Total number of workers ``n``."""
+        return sum(g.workers for g in self.groups)
+
+    @property
+    def round_laws(self) -> tuple[DelayLaw, ...]:
+        """Each group's effective round law (the shared link's time added)."""
+        if self.link is None:
+            return tuple(g.delay for g in self.groups)
+        extra = self.link.comm_time(self.n_workers)
+        return tuple(g.delay.shifted(extra) for g in self.groups)
+
+    def _group_pairs(self) -> list[tuple[int, DelayLaw]]:
+        return [(g.workers, law) for g, law in zip(self.groups, self.round_laws, strict=True)]
+
+    @property
+    def arrival_rate(self) -> float:
+        """Gradients reaching the server per time unit, ``Λ = Σ n_g / E[X_g]`` (exact)."""
+        return float(sum(n / law.mean for n, law in self._group_pairs()))
+
+    # ---------------------------------------------------------------- staleness
+    def staleness(
+        self,
+        method: Literal["poisson", "exact"] = "poisson",
+        *,
+        rng: np.random.Generator | None = None,
+        n_gradients: int = DEFAULT_SIMULATED_GRADIENTS,
+        tail_tol: float = TAIL_TOL,
+        progress: ProgressCallback | None = None,
+    ) -> StalenessLaw:
+        """Law of the staleness of an arriving gradient.
+
+        Parameters
+        ----------
+        method : {"poisson", "exact"}
+            ``poisson``: the mixed-Poisson approximation ``S | X=x ~ Poisson(a x)``.
+            ``exact``: the exact law: from stationary renewal counts when every round law
+            is deterministic, exponential, gamma, a shift of those or two-point, with a
+            coefficient of variation of at most 4, and no threshold is set (``method``
+            of the result is ``"renewal"``); otherwise by simulating stationary workers
+            (``"simulation"``, needs ``rng``).
+        rng : numpy.random.Generator, optional
+            Needed when the exact law is simulated.
+        n_gradients : int
+            Gradients to simulate for a simulated law.
+        tail_tol : float
+            Probability mass allowed beyond the tabulated range.
+        progress : callable, optional
+            Called with the fraction done (in [0, 1]) during the exact renewal
+            computation, which takes seconds for thousands of workers.
+
+        Returns
+        -------
+        StalenessLaw
+            Mean ``n - 1`` without a threshold (exactly, for any laws); with a threshold
+            ``K``, staleness counts accepted updates only and its mean is
+            ``(n - 1) · P(accept)``.
+        """
+        if method == "poisson":
+            if tail_tol == TAIL_TOL:
+                return self._poisson[0]
+            return poisson_staleness(self._group_pairs(), threshold=self.threshold,
+                                     tail_tol=tail_tol)[0]
+        if method != "exact":
+            raise ValueError(f"method must be 'poisson' or 'exact', got {method!r}")
+        if self.renewal_exact:
+            return self._renewal_staleness(tail_tol, progress)
+        if rng is None:
+            raise ValueError(
+                "the exact staleness of this cluster is simulated: pass rng="
+                "numpy.random.default_rng(seed)"
+            )
+        return self._simulated_staleness(rng, n_gradients)
+
+    @cached_property
+    def _poisson(self) -> tuple[StalenessLaw, np.ndarray]:
+        """Poisson-approximation law and per-group acceptance, solved once per cluster."""
+        return poisson_staleness(self._group_pairs(), threshold=self.threshold)
+
+    @property
+    def renewal_exact(self) -> bool:
+        """Whether the exact staleness law is computed in closed form (else simulated)."""
+        return self.threshold is None and all(_renewal.is_tractable(law)
+                                              and law.cv <= _renewal.MAX_CV
+                                              for law in self.round_laws)
+
+    def _renewal_staleness(self, tail_tol: float,
+                           progress: ProgressCallback | None = None) -> StalenessLaw:
+        pairs = self._group_pairs()
+        k_max = poisson_staleness(pairs, tail_tol=tail_tol)[0].k_max
+        while True:  # the exact tail can be heavier than the Poisson one (high cv): grow
+            pmf = _renewal.renewal_staleness_pmf(pairs, k_max, progress)
+            if 1.0 - float(pmf.sum()) <= tail_tol or k_max >= K_CAP:
+                break
+            k_max = min(2 * k_max, K_CAP)
+        k = np.arange(pmf.size)
+        mean = float(self.n_workers - 1)  # exact for any laws (theory/staleness.md §2)
+        var = max(float(pmf @ (k - mean) ** 2), 0.0)
+        return StalenessLaw(probabilities=pmf, tail_mass=max(0.0, 1.0 - float(pmf.sum())),
+                            mean=mean, var=var, method="renewal")
+
+    def _simulated_staleness(self, rng: np.random.Generator, n_gradients: int) -> StalenessLaw:
+        if n_gradients < 1:
+            raise ValueError(f"n_gradients must be >= 1, got {n_gradients!r}")
+        stale, _ = _staleness_sim.simulate_staleness(
+            self._group_pairs(), rng=rng, n_gradients=n_gradients, threshold=self.threshold)
+        counts = np.bincount(stale)
+        return StalenessLaw(probabilities=counts / stale.size, tail_mass=0.0,
+                            mean=float(stale.mean()), var=float(stale.var()),
+                            method="simulation", n_samples=int(stale.size))
+
+    def acceptance(self, method: Literal["poisson", "exact"] = "poisson", *,
+                   rng: np.random.Generator | None = None,
+                   n_gradients: int = DEFAULT_SIMULATED_GRADIENTS) -> float:
+        """Fraction of arriving gradients accepted under the threshold (1 without one)."""
+        if self.threshold is None:
+            return 1.0
+        law = self.staleness(method, rng=rng, n_gradients=n_gradients)
+        return float(law.cdf(self.threshold))
+
+    @property
+    def accepted_rate(self) -> float:
+        """Updates applied per time unit (Poisson fixed point under a threshold)."""
+        if self.threshold is None:
+            return self.arrival_rate
+        pairs = self._group_pairs()
+        p = self._poisson[1]
+        return float(sum(pg * n / law.mean for pg, (n, law) in zip(p, pairs, strict=True)))
+
+    # ------------------------------------------------------------------ timing
+    def run_time(self, updates: int) -> RunTime:
+        """Time to apply ``updates`` updates: mean and renewal-CLT standard deviation.
+
+        Notes
+        -----
+        The superposed arrival count has ``Var N(t) ≈ v t`` with
+        ``v = Σ_g n_g σ_g² / μ_g³`` (renewal CLT), so the time to ``T`` arrivals has mean
+        ``T / Λ`` and standard deviation ``sqrt(v T / Λ) / Λ`` (the long-run rate: from a
+        stationary start the time to the ``T``-th update differs by a term of order one
+        round, e.g. ``-μ/2`` for one deterministic worker). Under a threshold the
+        accepted stream is treated as an independent thinning with probability ``p``:
+        variance rate ``p² v + p (1 - p) Λ`` and rate ``p Λ`` (an approximation).
+        """
+        if isinstance(updates, bool) or not isinstance(updates, int | np.integer) \
+                or updates < 1:
+            raise ValueError(f"updates must be a whole number >= 1, got {updates!r}")
+        pairs = self._group_pairs()
+        lam = self.arrival_rate
+        v = sum(n * law.var / law.mean**3 for n, law in pairs)
+        p = self.accepted_rate / lam
+        v_acc = p * p * v + p * (1.0 - p) * lam
+        lam_acc = p * lam
+        mean = updates / lam_acc
+        std = math.sqrt(v_acc * mean) / lam_acc if math.isfinite(v_acc) else math.inf
+        return RunTime(updates=int(updates), mean=mean, std=std)
+
+    @property
+    def sync_round_time(self) -> float:
+        """Expected round time of synchronous SGD, ``E[max_i X_i]`` over all workers."""
+        pairs = self._group_pairs()
+
+        # E[max] = lo + ∫_lo^∞ (1 - Π F_g^n_g). The range is cut at quantiles of every
+        # group down to 1e-15 / n of tail mass, so QUADPACK sees each scale of a heavy tail.
+        lo = max(law.support[0] for _, law in pairs)
+        levels = 1.0 - np.logspace(0, -15, 31)[1:] / self.n_workers
+        edges = np.concatenate([np.asarray(law.quantile(levels), dtype=np.float64)
+                                for _, law in pairs]
+                               + [law.breakpoints() for _, law in pairs]
+                               + [law.atoms()[0] for _, law in pairs] + [np.array([lo])])
+        edges = np.unique(edges[np.isfinite(edges) & (edges >= lo)])
+
+        def tail_of_max(x: float) -> float:
+            # 1 - Π F_g^n_g = -expm1(Σ n_g log1p(-sf_g)): no cancellation far in the tail,
+            # where heavy-tailed laws still carry a sizeable part of E[max].
+            log_cdf = 0.0
+            for n, law in pairs:
+                sf = float(law.sf(x))
+                if sf >= 1.0:
+                    return 1.0
+                log_cdf += n * math.log1p(-sf)
+            return -math.expm1(log_cdf)
+
+        body = sum(integrate.quad(tail_of_max, a, b, limit=200, epsabs=1e-13,
+                                  epsrel=1e-11)[0] for a, b in itertools.pairwise(edges))
+        # Beyond the last edge, x = e / t maps the tail onto (0, 1]; a power tail becomes an
+        # integrable algebraic end-point singularity, which QUADPACK extrapolates well.
+        e = float(edges[-1])
+        tail, _ = integrate.quad(lambda t: tail_of_max(e / t) * e / (t * t) if t > 0 else 0.0,
+                                 0.0, 1.0, limit=500, epsabs=0.0, epsrel=1e-8)
+        return float(lo + body + tail)
+
+    # ------------------------------------------------------------------ output
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs of the cluster as plain JSON types."""
+        return {
+            "workers": self.n_workers,
+            "groups": [{"workers": g.workers, "delay": str(g.delay)} for g in self.groups],
+            "threshold": self.threshold,
+            "link": None if self.link is None else {"message_size": self.link.message_size,
+                                                    "capacity": self.link.capacity},
+        }

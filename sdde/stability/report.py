@@ -1,0 +1,594 @@
+"""The stability report: will this run diverge, how fast does it converge, where are the limits.
+
+:func:`analyze_stability` turns an :class:`~sdde.model.async_sgd.AsyncSGDModel` into a
+:class:`StabilityReport`: a certified verdict per Hessian mode (argument-principle count,
+cross-checked against the threshold ``κ*``), the rightmost root and what it means in
+wall-clock time, the largest stable learning rate and worker count, the worker count that
+converges fastest, the stationary variance and loss floor, the time to a target loss, and
+the discrete-time model's prediction where the continuous model is known to be coarse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import optimize
+
+from sdde._numerics import ComplexArray, finite_or_none
+from sdde._progress import ProgressCallback
+from sdde.model.async_sgd import AsyncSGDModel
+from sdde.simulator._curves import first_crossing
+from sdde.stability import discrete
+from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.roots import characteristic_roots, unstable_root_count
+
+#: Most distinct modes whose roots and variances are computed one by one; larger spectra
+#: use this many modes spread evenly in log-curvature (always including both ends) and
+#: interpolate (the verdict is still certified for every mode).
+MAX_SOLVED_MODES = 24
+#: Largest number of workers searched for the stability and speed limits.
+MAX_WORKERS = 4096
+#: Below this many workers, or above this per-update gain ``η h_max``, the continuous
+#: model is known to be coarse and the discrete-time prediction is reported beside it
+#: (docs/validation.md: below 16 workers the SDDE's threshold, speed and time to target
+#: are off by 5-45 % against the exact simulator; from 16, by a few per cent).
+FEW_WORKERS = 16
+LARGE_STEP = 0.1
+#: Relative disagreement of the two models' thresholds or decay rates that is flagged.
+DISAGREEMENT = 0.1
+#: Up to this many workers the discrete check uses the exact renewal staleness law
+#: (where it has a closed form; about 0.1 s at 64 workers), else the Poisson law.
+EXACT_STALENESS_WORKERS = 64
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """Stability of one Hessian mode.
+
+    Attributes
+    ----------
+    curvature : float
+        ``h``.
+    kappa : float
+        ``κ = η n h``.
+    unstable_roots : int or None
+        Roots in the closed right half-plane (argument principle); None on the boundary.
+    stable : bool or None
+        Whether the mean converges (None: at the threshold, undecidable).
+    headroom : float
+        ``κ* / κ``: the factor by which the learning rate can grow before divergence.
+    root : complex or None
+        Rightmost characteristic root (units of the mean delay), if computed.
+    decay_rate : float
+        ``−Re z₀ / E[X]`` per time unit (negative: growth); NaN if not computed.
+    period : float
+        Oscillation period ``2π E[X] / |Im z₀|`` (inf for a real root).
+    variance : float
+        Stationary variance of the mode (inf if unstable; NaN if not computed).
+    """
+
+    curvature: float
+    kappa: float
+    unstable_roots: int | None
+    stable: bool | None
+    headroom: float
+    root: complex | None
+    decay_rate: float
+    period: float
+    variance: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (None for non-finite values)."""
+        return {"h": self.curvature, "kappa": self.kappa,
+                "unstable_roots": self.unstable_roots, "converges": self.stable,
+                "margin": finite_or_none(self.headroom),
+                "rightmost_root": None if self.root is None
+                else {"re": self.root.real, "im": self.root.imag},
+                "decay_rate": finite_or_none(self.decay_rate),
+                "period": finite_or_none(self.period),
+                "stationary_variance": finite_or_none(self.variance)}
+
+
+@dataclass(frozen=True)
+class DiscreteCheck:
+    """The discrete-time model's prediction (time counted in applied updates)."""
+
+    critical_lr: float
+    stable: bool | None
+    spectral_radius: float
+    decay_rate: float
+    staleness: str = "poisson"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        return {"critical_lr": finite_or_none(self.critical_lr), "stable": self.stable,
+                "spectral_radius": self.spectral_radius,
+                "decay_rate": finite_or_none(self.decay_rate), "staleness": self.staleness}
+
+
+@dataclass(frozen=True)
+class StabilityReport:
+    """Everything :func:`analyze_stability` found; :meth:`summary` prints it."""
+
+    model: AsyncSGDModel
+    kappa_star: float
+    modes: tuple[ModeResult, ...]
+    stable: bool | None
+    max_stable_lr: float
+    max_stable_workers: int | None
+    optimal_workers: int | None
+    optimal_decay_rate: float
+    decay_rate: float
+    heavy_tailed: bool
+    loss_floor: float
+    target_loss: float | None
+    time_to_target: float | None
+    discrete: DiscreteCheck | None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def margin(self) -> float:
+        """``κ* / κ_max``: the factor by which the learning rate can grow before divergence."""
+        return self.kappa_star / float(self.model.kappas[-1])
+
+    @property
+    def max_stable_curvature(self) -> float:
+        """``κ* / (η n)``: the largest Hessian eigenvalue this setting tolerates."""
+        return self.kappa_star / (self.model.lr * self.model.n_workers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: non-finite numbers become None, and the keys whose None means
+        "unbounded" (+∞) are listed under ``unbounded``."""
+        values = {"critical_kappa": self.kappa_star, "margin": self.margin,
+                  "max_stable_lr": self.max_stable_lr,
+                  "max_stable_curvature": self.max_stable_curvature,
+                  "time_to_target": math.nan if self.time_to_target is None
+                  else self.time_to_target}
+        return {
+            "model": self.model.to_dict(), "kernel": self.model.kernel.to_dict(),
+            "converges": self.stable, "critical_kappa": finite_or_none(self.kappa_star),
+            "kappa_max": float(self.model.kappas[-1]),
+            "margin": finite_or_none(self.margin),
+            "max_stable_curvature": finite_or_none(self.max_stable_curvature),
+            "unbounded": [k for k, v in values.items() if v == math.inf],
+            "max_stable_lr": finite_or_none(self.max_stable_lr),
+            "max_stable_workers": self.max_stable_workers,
+            "optimal_workers": self.optimal_workers,
+            "optimal_decay_rate": finite_or_none(self.optimal_decay_rate),
+            "decay_rate": finite_or_none(self.decay_rate), "heavy_tailed": self.heavy_tailed,
+            "loss_floor": finite_or_none(self.loss_floor), "target_loss": self.target_loss,
+            "time_to_target": None if self.time_to_target is None
+            else finite_or_none(self.time_to_target),
+            "discrete": None if self.discrete is None else self.discrete.to_dict(),
+            "modes": [m.to_dict() for m in self.modes], "warnings": list(self.warnings),
+        }
+
+    def summary(self) -> str:
+        """Human-readable table."""
+        m = self.model
+        worst = max(self.modes, key=lambda r: r.kappa)
+        slow = min((r for r in self.modes if math.isfinite(r.decay_rate)),
+                   key=lambda r: r.decay_rate, default=None)
+        verdict = {True: "converges", False: "DIVERGES", None: "at the divergence threshold"}
+        certified = (f"{sum(r.unstable_roots or 0 for r in self.modes)} roots in the right "
+                     "half-plane over all modes, by argument-principle count")
+        if self.stable and math.isfinite(self.margin):
+            margin = f"; the learning rate can grow {self.margin:.3g}× before divergence"
+        elif self.stable:
+            margin = "; no learning rate diverges in the SDDE (see the note below)"
+        elif self.stable is False:
+            margin = f"; lower the learning rate {1 / self.margin:.3g}× to converge"
+        else:
+            margin = ""
+        rows = [
+            ("verdict", f"{verdict[self.stable]}{margin}"),
+            ("certificate", certified),
+            ("largest gain κ = η·n·h", f"{worst.kappa:.6g} (threshold κ* = "
+                                       f"{_num(self.kappa_star)})"),
+            ("max stable learning rate", _num(self.max_stable_lr)),
+            ("max stable curvature", f"{_num(self.max_stable_curvature)} (largest Hessian "
+                                     f"eigenvalue this setting tolerates)"),
+            ("max stable workers", "—" if self.max_stable_workers is None
+             else _count(self.max_stable_workers)),
+        ]
+        if self.optimal_workers is not None:
+            rows.append(("fastest worker count", f"{self.optimal_workers} (slowest-mode decay "
+                                                 f"rate {_num(self.optimal_decay_rate)}/time)"))
+        if slow is not None:
+            root = slow.root if slow.root is not None else complex("nan")
+            label = "transient decay rate" if self.heavy_tailed else "decay rate"
+            which = "slowest mode" if slow.decay_rate > 0 else "fastest-growing mode"
+            rows.append((f"{which} (h = {slow.curvature:.6g})",
+                         f"root {root.real:.6g}{root.imag:+.6g}i → {label} "
+                         f"{_num(slow.decay_rate)}/time, e-fold time "
+                         f"{_num(1 / slow.decay_rate if slow.decay_rate > 0 else math.inf)}"
+                         + ("" if not math.isfinite(slow.period)
+                            else f", period {_num(slow.period)}")))
+        rows.append(("noise floor (stationary loss)", _num(self.loss_floor)
+                     + ("" if np.any(m.noise_intensities > 0) else " (no gradient noise)")))
+        if self.target_loss is not None:
+            rows.append((f"time to loss {self.target_loss:g}",
+                         _num(self.time_to_target if self.time_to_target is not None
+                              else math.inf)))
+        if self.discrete is not None:
+            d = self.discrete
+            rows.append(("discrete-time model", f"{verdict[d.stable]}; max stable lr "
+                         f"{_num(d.critical_lr)}"
+                         + f"; decay rate {_num(d.decay_rate)}/time"))
+        width = max(len(k) for k, _ in rows)
+        lines = [f"Stability · η = {m.lr:g} · {m.n_workers} workers · "
+                 f"{m.spectrum.n_modes} Hessian mode(s), h in [{m.spectrum.h_min:g}, "
+                 f"{m.spectrum.h_max:g}] · kernel {m.kernel.describe()}"]
+        lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+        lines += [f"  note: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def analyze_stability(
+    model: AsyncSGDModel,
+    *,
+    target_loss: float | None = None,
+    initial_error: float = 1.0,
+    optimise_workers: bool = True,
+    progress: ProgressCallback | None = None,
+) -> StabilityReport:
+    """Stability, speed and limits of asynchronous SGD for one model.
+
+    Parameters
+    ----------
+    model : AsyncSGDModel
+        Learning rate, cluster, Hessian spectrum, noise and step policy.
+    target_loss : float, optional
+        Report the time until the expected loss falls below this value.
+    initial_error : float
+        Initial distance from the optimum along every mode (``|x_i(0)|``); the initial
+        loss is ``½ Σ w_i h_i initial_error²``.
+    optimise_workers : bool
+        Search the worker count that converges fastest (single worker group only).
+    progress : callable, optional
+        Called with the fraction done.
+
+    Returns
+    -------
+    StabilityReport
+
+    Notes
+    -----
+    Time to target is the first crossing of ``E[loss](t) = ½ Σ w h (m² + v)`` from the
+    SDDE's exact moments (:func:`sdde.solvers.moments.model_moments`). Beyond 24 modes, for
+    heavy tails, or past 1000 mean delays it uses the rightmost root of each mode instead,
+    ``E[loss](t) ≈ ½ Σ w h (x₀² e^{2 Re z₀ t} + v (1 − e^{2 Re z₀ t}))``, which also
+    sets the horizon of the exact computation.
+
+    Examples
+    --------
+    >>> from sdde import Cluster, HessianSpectrum, delays
+    >>> from sdde.model.async_sgd import AsyncSGDModel
+    >>> m = AsyncSGDModel(lr=0.01, spectrum=HessianSpectrum.parse("1"),
+    ...                   cluster=Cluster(workers=32, delay=delays.Deterministic(value=1.0)))
+    >>> r = analyze_stability(m, optimise_workers=False)
+    >>> r.stable, round(r.kappa_star, 9), round(r.max_stable_lr, 9)
+    (True, 1.570796327, 0.049087385)
+    """
+    if target_loss is not None and not (isinstance(target_loss, int | float)
+                                        and 0 < target_loss < math.inf):
+        raise ValueError(f"target loss must be a finite number > 0, got {target_loss!r}")
+    if not (isinstance(initial_error, int | float) and 0 <= initial_error < math.inf):
+        raise ValueError(f"initial error must be a finite number >= 0, got {initial_error!r}")
+    report_progress = progress or (lambda _f: None)
+    kernel = model.kernel
+    kappa_star = critical_kappa(kernel)
+    modes = _solve_modes(model, kappa_star)
+    report_progress(0.4)
+    verdicts = [r.stable for r in modes]
+    stable = False if False in verdicts else (None if None in verdicts else True)
+    h_max = model.spectrum.h_max
+    max_lr = kappa_star / (model.n_workers * h_max)
+    max_workers = _max_stable_workers(model, kappa_star)
+    report_progress(0.5)
+    optimal, best_rate = (None, math.nan)
+    if optimise_workers and len(model.cluster.groups) == 1 and max_workers:
+        optimal, best_rate = _optimal_workers(model, max_workers)
+    report_progress(0.9)
+    finite_rates = [r.decay_rate for r in modes if not math.isnan(r.decay_rate)]
+    decay = min(finite_rates) if finite_rates else math.nan
+    weights = _mode_weights(model)
+    variances = np.array([r.variance for r in modes])
+    loss_floor = 0.5 * float(np.sum(weights * model.curvatures * variances))
+    time_to_target = None
+    if target_loss is not None:
+        time_to_target = _time_to_target(model, modes, weights, initial_error, target_loss)
+    check = _discrete_check(model)
+    warnings = _warnings(model, modes, kappa_star, check, kernel.heavy_tailed)
+    if optimise_workers and len(model.cluster.groups) == 1 and max_workers and optimal is None:
+        warnings.append("fastest worker count unknown: no characteristic root was found "
+                        "beside the fastest worker count tried (the rightmost root lies "
+                        "beyond the kernel's quadrature rule)")
+    report_progress(1.0)
+    return StabilityReport(
+        model=model, kappa_star=kappa_star, modes=tuple(modes), stable=stable,
+        max_stable_lr=max_lr, max_stable_workers=max_workers, optimal_workers=optimal,
+        optimal_decay_rate=best_rate, decay_rate=decay, heavy_tailed=kernel.heavy_tailed,
+        loss_floor=loss_floor, target_loss=target_loss, time_to_target=time_to_target,
+        discrete=check, warnings=tuple(warnings))
+
+
+def rightmost_roots(model: AsyncSGDModel, *, n_roots: int = 6,
+                    max_modes: int = 6) -> list[tuple[float, ComplexArray]]:
+    """The ``n_roots`` rightmost roots of up to ``max_modes`` modes (spread over the
+    spectrum, the extremes included), as ``(h, roots)`` pairs, units of the mean delay."""
+    kappas, h = model.kappas, model.curvatures
+    spread = np.linspace(0, kappas.size - 1, min(max_modes, kappas.size))
+    picks = sorted(set(np.rint(spread).astype(int).tolist()))
+    return [(float(h[i]), characteristic_roots(float(kappas[i]), model.kernel, n=n_roots))
+            for i in picks]
+
+
+# ---------------------------------------------------------------------- modes
+def _solve_modes(model: AsyncSGDModel, kappa_star: float) -> list[ModeResult]:
+    kernel, scale = model.kernel, model.mean_delay
+    kappas, sigma2 = model.kappas, model.noise_intensities
+    solved = _solved_indices(kappas)
+    out: list[ModeResult] = []
+    roots: dict[int, complex | None] = {}
+    for i in solved:
+        z = characteristic_roots(float(kappas[i]), kernel, n=2)
+        roots[i] = complex(z[0]) if z.size else None
+    for i, (h, kappa) in enumerate(zip(model.curvatures, kappas, strict=True)):
+        count = unstable_root_count(float(kappa), kernel)
+        is_stable = None if count is None else count == 0
+        z0 = roots.get(i, _interpolated_root(i, kappas, roots))
+        rate = math.nan if z0 is None else -z0.real / scale
+        period = math.inf if z0 is None or abs(z0.imag) < 1e-12 else 2 * math.pi * scale / abs(
+            z0.imag)
+        variance = math.inf if not is_stable else 0.0
+        if is_stable and sigma2[i] > 0:
+            variance = stationary_variance(float(kappa), kernel, math.sqrt(sigma2[i]))
+        out.append(ModeResult(curvature=float(h), kappa=float(kappa), unstable_roots=count,
+                              stable=is_stable, headroom=kappa_star / float(kappa), root=z0,
+                              decay_rate=rate, period=period, variance=variance))
+    return out
+
+
+def _solved_indices(kappas: np.ndarray) -> list[int]:
+    if kappas.size <= MAX_SOLVED_MODES:
+        return list(range(kappas.size))
+    targets = np.geomspace(kappas[0], kappas[-1], MAX_SOLVED_MODES)
+    return sorted({int(np.argmin(np.abs(np.log(kappas / t)))) for t in targets})
+
+
+def _interpolated_root(i: int, kappas: np.ndarray,
+                       roots: dict[int, complex | None]) -> complex | None:
+    known = sorted(j for j, z in roots.items() if z is not None)
+    if not known:
+        return None
+    x = np.log([kappas[j] for j in known])
+    re = np.interp(math.log(kappas[i]), x, [roots[j].real for j in known])  # type: ignore[union-attr]
+    im = np.interp(math.log(kappas[i]), x, [abs(roots[j].imag) for j in known])  # type: ignore[union-attr]
+    return complex(float(re), float(im))
+
+
+def _mode_weights(model: AsyncSGDModel) -> np.ndarray:
+    w = np.asarray(model.spectrum.weights, dtype=np.float64)
+    order = np.argsort(np.asarray(model.spectrum.eigenvalues), kind="stable")
+    return np.asarray(w[order], dtype=np.float64)
+
+
+# --------------------------------------------------------------- worker limits
+def _stable_at(model: AsyncSGDModel, n: int) -> bool:
+    variant = model.with_workers(n)
+    return bool(variant.kappas[-1] < critical_kappa(variant.kernel))
+
+
+def _max_stable_workers(model: AsyncSGDModel, kappa_star: float) -> int | None:
+    """Largest ``n`` with ``η n h_max < κ*(n)`` (None for several worker groups)."""
+    if len(model.cluster.groups) != 1:
+        return None
+    lr_h = model.lr * model.spectrum.h_max
+    if not model.kernel_depends_on_workers:
+        if not math.isfinite(kappa_star):
+            return MAX_WORKERS
+        n = math.ceil(kappa_star / lr_h) - 1
+        return max(0, min(n, MAX_WORKERS))
+    # κ*(n) changes with n: find the first unstable n by doubling, then bisect.
+    if not _stable_at(model, 1):
+        return 0
+    lo, hi = 1, 2
+    while hi <= MAX_WORKERS and _stable_at(model, hi):
+        lo, hi = hi, 2 * hi
+    if hi > MAX_WORKERS:
+        return MAX_WORKERS
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _stable_at(model, mid) else (lo, mid)
+    return lo
+
+
+def _slowest_rate(model: AsyncSGDModel, n: int) -> float:
+    """Decay rate (per time unit) of the slowest of the extreme modes at ``n`` workers."""
+    if model.kernel_depends_on_workers:
+        variant = model.with_workers(n)
+        kernel, kappas, scale = variant.kernel, variant.kappas, variant.mean_delay
+    else:  # same kernel (and its cached quadrature rule) for every n; κ scales with n
+        kernel, scale = model.kernel, model.mean_delay
+        kappas = model.kappas * (n / model.n_workers)
+    rates = []
+    for kappa in {float(kappas[0]), float(kappas[-1])}:  # one if h_min = h_max
+        z = characteristic_roots(kappa, kernel, n=1)
+        rates.append(-z[0].real / scale if z.size else math.nan)
+    return min(rates)
+
+
+def _optimal_workers(model: AsyncSGDModel, max_workers: int) -> tuple[int | None, float]:
+    """Worker count maximising the slowest mode's decay rate, subject to stability.
+
+    The slowest mode is taken among the two extreme curvatures (the decay rate of one
+    mode is unimodal in ``κ``, so its minimum over a range of ``κ`` is at an end).
+    Candidates: every ``n`` up to 64, else a geometric grid refined around its best.
+    The rate is unimodal, so an unknown rate (no rightmost root found: ``tail:0.5``
+    beyond about 28 workers, whose root lies left of where the quadrature rule is
+    trustworthy) only matters beside the best candidate: then ``(None, nan)``.
+    """
+    top = min(max_workers, MAX_WORKERS)
+    if top < 1:
+        return None, math.nan
+    if top <= 64:
+        candidates = list(range(1, top + 1))
+    else:
+        candidates = sorted({round(v) for v in np.geomspace(1, top, 40)})
+    rates = {n: _slowest_rate(model, n) for n in candidates}
+
+    def score(n: int) -> tuple[float, int]:
+        return (rates[n] if math.isfinite(rates[n]) else -math.inf, -n)
+
+    best = max(rates, key=score)
+    i = candidates.index(best)
+    lo, hi = candidates[max(i - 1, 0)], candidates[min(i + 1, len(candidates) - 1)]
+    if math.isnan(rates[lo]) or math.isnan(rates[hi]):
+        return None, math.nan  # the rate beside the best is unknown: so is the optimum
+    if top > 64:  # refine between the neighbours of the best grid point
+        best_n = _integer_golden(lambda n: rates.setdefault(n, _slowest_rate(model, n)),
+                                 lo, hi)
+        best = max((best, best_n), key=score)
+    return best, rates[best]
+
+
+def _integer_golden(f: Any, lo: int, hi: int) -> int:
+    """Maximiser of a unimodal function on the integers ``lo..hi``."""
+    while hi - lo > 3:
+        a = lo + (hi - lo) // 3
+        b = hi - (hi - lo) // 3
+        if f(a) < f(b):
+            lo = a
+        else:
+            hi = b
+    return max(range(lo, hi + 1), key=f)
+
+
+# ---------------------------------------------------------------- loss in time
+def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: np.ndarray,
+                    x0: float, target: float) -> float:
+    """First time ``½ Σ w h (m² + v)`` is below ``target``.
+
+    From the exact moments of the SDDE (:func:`sdde.solvers.moments.model_moments`) when there
+    are at most :data:`MAX_SOLVED_MODES` modes and the crossing is within 1000 mean
+    delays; otherwise (and for heavy tails) from the rightmost roots
+    (``m² ≈ x0² e^{2 Re z₀ t}``, ``v ≈ v_∞ (1 − e^{2 Re z₀ t})``), which is how the
+    horizon is chosen in the first case too.
+    """
+    if any(not r.stable or not math.isfinite(r.decay_rate) for r in modes):
+        return math.inf
+    h = model.curvatures
+    rates = np.array([r.decay_rate for r in modes])
+    variances = np.array([r.variance for r in modes])
+
+    def approximate(t: float) -> float:
+        decay = np.exp(-2.0 * rates * t)
+        return float(0.5 * np.sum(weights * h * (x0**2 * decay + variances * (1 - decay))))
+
+    if approximate(0.0) <= target:
+        return 0.0
+    floor = 0.5 * float(np.sum(weights * h * variances))
+    if floor >= target:
+        return math.inf
+    hi = 1.0 / float(rates.min())
+    while approximate(hi) > target:
+        hi *= 2.0
+    guess = float(optimize.brentq(lambda t: approximate(t) - target, 0.0, hi,
+                                  xtol=1e-12 * hi))
+    if model.spectrum.n_modes > MAX_SOLVED_MODES or model.kernel.heavy_tailed:
+        return guess
+    from sdde.solvers.moments import MAX_MODEL_STEPS, model_moments  # numba: only for a target
+
+    horizon = 2.0 * guess
+    for _ in range(8):  # the exact curve crosses later than the approximation rarely
+        if horizon > 0.01 * MAX_MODEL_STEPS * model.mean_delay:
+            return guess  # slow dynamics (small κ): the dominant roots are accurate there
+        moments = model_moments(model, horizon, x0=x0)
+        loss = 0.5 * ((moments.mean**2 + moments.variance) @ (weights * h))
+        crossing = first_crossing(moments.t, loss, target)
+        if math.isfinite(crossing):
+            return crossing
+        horizon *= 2.0
+    return math.inf
+
+
+# -------------------------------------------------------------- discrete model
+def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
+    """The discrete-time prediction, when the staleness support is small enough."""
+    exact = model.cluster.renewal_exact and model.n_workers <= EXACT_STALENESS_WORKERS
+    method: Literal["poisson", "exact"] = "exact" if exact else "poisson"
+    q = discrete.staleness_weights(model.staleness_weights(method))
+    # The scan costs O(S²) and the roots O(S³) in the largest staleness S: staleness
+    # values holding the last 1e-14 of the mass move the threshold and the roots by
+    # about α·1e-14 and are left out.
+    tail = np.cumsum(q[::-1])[::-1]
+    q = q[: int(np.flatnonzero(tail > 1e-14 * tail[0])[-1]) + 1]
+    if q.size > discrete.MAX_DEGREE:
+        return None  # hundreds of workers: the continuous model is the accurate one
+    alpha_star = discrete.discrete_critical_alpha(q)
+    alpha = float(model.alphas[-1])
+    count = discrete.discrete_unstable_count(alpha, q)
+    # the decay rate from dense roots, cubic in the degree: the last 1e-7 of the mass is
+    # left out (≈ α·1e-7 on the coefficients; the rate −λ log ρ moves by ~1e-5 relative
+    # for ρ ≈ 0.98, and six digits are printed: the last may change)
+    short = q[: int(np.flatnonzero(tail > 1e-7 * tail[0])[-1]) + 1]
+    radius = max(discrete.discrete_spectral_radius(a, short) for a in
+                 {float(model.alphas[0]), float(model.alphas[-1])})
+    rate = -math.log(radius) * model.cluster.accepted_rate if radius > 0 else math.inf
+    return DiscreteCheck(critical_lr=alpha_star / model.spectrum.h_max,
+                         stable=None if count is None else count == 0,
+                         spectral_radius=radius, decay_rate=rate, staleness=method)
+
+
+def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult], kappa_star: float,
+              check: DiscreteCheck | None, heavy: bool) -> list[str]:
+    out = []
+    if heavy:
+        out.append("heavy-tailed delays: the transform does not continue left of the "
+                   "imaginary axis, so convergence is not exponential in the end; the "
+                   "decay rate shown is that of the transient (law below its 99.9% "
+                   "quantile), after which the error decays like the delay law's tail")
+    if math.isinf(kappa_star):
+        out.append("the SDDE finds no divergence threshold for this delay law (its kernel "
+                   "never crosses), but the exact simulator does diverge at a finite "
+                   "learning rate (exponential rounds: κ = η·n·h_max ≈ 3 with 2 workers, "
+                   "growing about like 1.8·√n; docs/validation.md); measure it with "
+                   "sdde.validation.compare.measured_threshold")
+    crossing = [r for r in modes if r.stable != (r.kappa < kappa_star) and r.stable is not None]
+    if crossing:
+        out.append(f"the certified root count and the threshold scan disagree for "
+                   f"{len(crossing)} mode(s); the count is authoritative")
+    if check is not None:
+        coarse = model.n_workers < FEW_WORKERS or float(model.alphas[-1]) > LARGE_STEP
+        cont_lr = kappa_star / (model.n_workers * model.spectrum.h_max)
+        differs = (math.isfinite(cont_lr) and math.isfinite(check.critical_lr)
+                   and abs(check.critical_lr / cont_lr - 1) > DISAGREEMENT)
+        verdict_differs = check.stable is not None and check.stable != all(
+            r.stable for r in modes)
+        if coarse or differs or verdict_differs:
+            if model.n_workers < FEW_WORKERS:
+                why = (f"{model.n_workers} workers: below {FEW_WORKERS} its threshold and "
+                       f"speed are off by 5-45 %, docs/validation.md")
+            elif float(model.alphas[-1]) > LARGE_STEP:
+                why = f"η·h_max = {float(model.alphas[-1]):.3g}"
+            else:
+                why = "the two models' thresholds differ by more than 10 %" if differs \
+                    else "the two models' verdicts differ"
+            out.append(f"the continuous model is coarse here ({why}); the discrete-time "
+                       f"model (updates counted one by one) predicts: "
+                       f"{'converges' if check.stable else 'diverges'}, max stable lr "
+                       f"{_num(check.critical_lr)}")
+    return out
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}" if math.isfinite(v) else ("∞" if v > 0 else "—")
+
+
+def _count(n: int) -> str:
+    return f"{n}" if n < MAX_WORKERS else f">= {MAX_WORKERS}"
