@@ -30,6 +30,7 @@ FIGURES = (
     "validation_figure",
     "injection",
     "sparsification",
+    "divergence_table",
 )
 #: Table modules: ``main() -> None``, writing to their module's ``OUT`` (and, for the
 #: validation table, into docs/validation.md).

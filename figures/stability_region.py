@@ -1,18 +1,18 @@
 """Figure: where asynchronous SGD converges in the workers × learning-rate plane.
 
 For six round-time laws of mean 1 (one Hessian mode, curvature ``h = 1``) the boundary is
-``η*(n) = κ*(n) / (n·h)``, with ``κ*(n) = sdde.critical_kappa`` of the model's delay
-kernel at ``n`` workers (``AsyncSGDModel.with_workers(n).kernel``, computed by
-:func:`sdde.stability.chart.stability_chart`). Left: plain clusters, whose kernel (the round law
-rescaled to mean 1) does not change with ``n``, so every boundary is a line of slope −1.
-Right: the same laws with a shared link that adds ``n/64`` mean rounds of communication to
-every round: as the link dominates, rounds become nearly deterministic and every
-boundary bends towards the point delay's ``κ* = π/2``.
+``η*(n) = κ_as(n) / (n·h)``, with ``κ_as(n)`` the almost-sure divergence threshold of the
+real server at ``n`` workers (:func:`sdde.stability.almost_sure.almost_sure_threshold`,
+computed by :func:`sdde.stability.chart.stability_chart`): above it a run blows up. Left:
+plain clusters; the server's threshold tends to the mean-field ``κ*`` as ``n`` grows (a
+line of slope −1), except for exponential rounds, whose ``κ*`` is infinite and whose
+``κ_as`` grows like ``√n``. Right: the same laws with a shared link that adds ``n/64``
+mean rounds of communication to every round: as the link dominates, rounds become nearly
+deterministic and every boundary bends towards the point delay's ``π/2``.
 
-Checks: the drawn boundaries are ``critical_kappa(kernel at n) / (n h)`` at sampled
-points, and :func:`sdde.analyze_stability` certifies "converges" 3 % below and
-"diverges" 3 % above the boundary there (and "converges" at any rate for exponential
-rounds without a link, whose ``κ*`` is infinite).
+Checks: the drawn boundaries are ``almost_sure_threshold(cluster at n) / (n h)`` at sampled
+points, and :func:`sdde.analyze_stability` says "converges" 3 % below and "diverges" 3 %
+above the boundary there.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from figures import OUT_DIR, check, new_figure, save
-from sdde import AsyncSGDModel, Cluster, HessianSpectrum, analyze_stability, critical_kappa
+from sdde import AsyncSGDModel, Cluster, HessianSpectrum, analyze_stability
 from sdde import delays as delay_laws
 from sdde.cli.plots import plot_stability_boundaries
 from sdde.cluster.cluster import SharedLink
+from sdde.stability.almost_sure import almost_sure_threshold
 from sdde.stability.chart import StabilityChart, stability_chart
 
 LAWS = {
@@ -51,41 +52,26 @@ def model(spec: str, link: SharedLink | None) -> AsyncSGDModel:
 
 
 def charts(workers: np.ndarray, link: SharedLink | None) -> dict[str, StabilityChart]:
-    """One stability chart per law on the worker grid, keyed on the legend label.
-
-    Where ``κ*`` is the same at every ``n`` (no link) the label quotes it.
-    """
-    out = {}
-    for label, spec in LAWS.items():
-        chart = stability_chart(model(spec, link), workers, np.geomspace(*LRS, 3))
-        kappa = chart.kappa_star
-        constant = bool(np.all(kappa == kappa[0])) and math.isfinite(kappa[0])
-        out[f"{label}: κ* = {kappa[0]:.3f}" if constant else label] = chart
-    return out
+    """One stability chart per law on the worker grid, keyed on the legend label."""
+    return {label: stability_chart(model(spec, link), workers, np.geomspace(*LRS, 3))
+            for label, spec in LAWS.items()}
 
 
 def check_panel(ax: object, link: SharedLink | None,
                 sample: list[int]) -> None:
-    """The boundary lines are κ*(n)/(n h), and the verdicts flip across them."""
-    lines = {str(line.get_label()).split(": κ*")[0]: line
-             for line in ax.get_lines()}  # type: ignore[attr-defined]
+    """The boundary lines are κ_as(n)/(n h), and the verdicts flip across them."""
+    lines = {str(line.get_label()): line for line in ax.get_lines()}  # type: ignore[attr-defined]
     for label, spec in LAWS.items():
         base = model(spec, link)
         for n in sample:
             variant = base.with_workers(n)
-            kappa = critical_kappa(variant.kernel)
-            if not math.isfinite(kappa):
-                check(label not in lines or n not in lines[label].get_xdata(),
-                      f"{label}, n = {n}: κ* = ∞ but a boundary point is drawn")
-                verdict = analyze_stability(variant.with_lr(10.0 / n), optimise_workers=False)
-                check(verdict.stable is True, f"{label}, n = {n}: κ* = ∞ but κ = 10 is "
-                                              f"not certified stable")
-                continue
+            kappa = almost_sure_threshold(variant.cluster).kappa
             x, y = lines[label].get_xdata(), lines[label].get_ydata()
             i = int(np.flatnonzero(x == n)[0])
             expected = kappa / (n * CURVATURE)
-            check(math.isclose(y[i], expected, rel_tol=1e-12),
-                  f"{label}, n = {n}: drawn boundary {y[i]!r} != κ*/(n h) = {expected!r}")
+            # the chart estimates κ_as to 2 % at a few n and interpolates where no table applies
+            check(math.isclose(y[i], expected, rel_tol=0.05),
+                  f"{label}, n = {n}: drawn boundary {y[i]!r} != κ_as/(n h) = {expected!r}")
             below = analyze_stability(variant.with_lr(expected * (1 - MARGIN)),
                                       optimise_workers=False)
             above = analyze_stability(variant.with_lr(expected * (1 + MARGIN)),
@@ -101,9 +87,9 @@ def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     workers = np.unique(np.concatenate([np.geomspace(1, 4096, 25 if fast else 160).round(),
                                         sample])).astype(np.int64)
     fig, axes = new_figure(1, 2, size=(12.0, 5.2), sharey=True)
-    titles = ("plain cluster: κ* does not depend on n",
+    titles = ("plain cluster: a run diverges above κ_as(n)/(n h)",
               f"shared link: every round + n·{LINK.message_size:g}/{LINK.capacity:g} "
-              "(κ* → π/2)")
+              "(→ π/2)")
     for ax, link, title in zip(axes[0], (None, LINK), titles, strict=True):
         drawn = charts(workers, link)
         plot_stability_boundaries(drawn, title=title, ax=ax)

@@ -60,9 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Will asynchronous SGD on this cluster converge, and how fast? "
                     "Reports gradient arrival rate, run time and staleness "
                     "(Poisson approximation next to the exact law), then the stability "
-                    "verdict for the learning rate and loss curvature: divergence "
-                    "threshold, max stable learning rate and workers, fastest worker "
-                    "count, decay rate, loss floor and time to a target loss.",
+                    "verdict of the real server for the learning rate and loss curvature: "
+                    "where a run diverges (almost surely) and where E θ² grows (mean "
+                    "square), beside the mean-field threshold κ*; max stable learning "
+                    "rate and workers, fastest worker count, decay rate, loss floor and "
+                    "time to a target loss.",
         epilog=f"delay specs (time units are yours; mean defaults to 1):\n{examples}\n\n"
                "examples:\n"
                f"  {PROG} --workers 32 --lr 0.01\n"
@@ -453,7 +455,7 @@ def _sparsification(args: argparse.Namespace, model: AsyncSGDModel,
     try:
         return analyze_sparsified(model, args.sparsify, dim=args.dim or DEFAULT_DIM,
                                   target_loss=args.target_loss,
-                                  initial_error=args.initial_error, plain=stability)
+                                  initial_error=args.initial_error)
     except ValueError as exc:
         raise UsageError(f"--sparsify: {exc}") from None
 

@@ -44,7 +44,7 @@ def plot_stability_chart(chart: StabilityChart, *, point: tuple[int, float] | No
     boundary = chart.max_stable_lr
     finite = np.isfinite(boundary)
     ax.plot(chart.workers[finite], boundary[finite], color="black", lw=1.5,
-            label="max stable learning rate κ*/(n·h_max)")
+            label="max stable learning rate κ_as/(n·h_max): a run diverges above")
     if point is not None:
         ax.plot([point[0]], [point[1]], marker="*", color="navy", ms=14, ls="none",
                 label=f"your setting (n = {point[0]}, η = {point[1]:g})")
@@ -193,7 +193,7 @@ def plot_stability_boundaries(charts: Mapping[str, StabilityChart], *,
         if ok.any():
             ax.plot(workers[ok], bound[ok], lw=1.6, ls=styles[i % len(styles)], label=label)
         else:
-            ax.plot([], [], ls="none", label=f"{label}: κ* = ∞, no boundary")
+            ax.plot([], [], ls="none", label=f"{label}: no divergence, no boundary")
     if np.isfinite(finite).any(axis=0).all():
         lowest = np.nanmin(finite, axis=0)
         highest = np.nanmax(finite, axis=0)
@@ -206,7 +206,7 @@ def plot_stability_boundaries(charts: Mapping[str, StabilityChart], *,
     ax.set_xlim(workers[0], workers[-1])
     ax.set_ylim(low, high)
     ax.set_xlabel("workers n")
-    ax.set_ylabel("largest stable learning rate η* = κ*(n) / (n·h)")
+    ax.set_ylabel("largest stable learning rate η* = κ_as(n) / (n·h)")
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(loc="lower left", fontsize=7)

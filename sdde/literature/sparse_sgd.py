@@ -354,7 +354,9 @@ def analyze_sparsified(model: AsyncSGDModel, sparsifier: Sparsifier, *, dim: int
     initial_error : float
         Initial distance from the optimum along every mode.
     plain : StabilityReport, optional
-        :func:`sdde.analyze_stability` of ``model``, if already computed.
+        ``analyze_stability(model, server=False)``, if already computed: the comparison is
+        in the mean field on both sides, since the equivalent model stands for no server
+        whose staleness sequence could be simulated.
 
     Returns
     -------
@@ -373,10 +375,12 @@ def analyze_sparsified(model: AsyncSGDModel, sparsifier: Sparsifier, *, dim: int
     """
     from sdde.stability.report import analyze_stability
 
+    # both sides in the mean field: the equivalent model stands for no server whose
+    # staleness sequence could be simulated, so the comparison is like for like
     sparse = sparsified_model(model, sparsifier, dim)
     if plain is None:
-        plain = analyze_stability(model, optimise_workers=False)
-    equivalent = analyze_stability(sparse.equivalent, target_loss=target_loss,
+        plain = analyze_stability(model, optimise_workers=False, server=False)
+    equivalent = analyze_stability(sparse.equivalent, server=False, target_loss=target_loss,
                                    initial_error=initial_error, optimise_workers=False)
     if sparse.stability is model:
         stable, max_lr = plain.stable, plain.max_stable_lr

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from sdde._numerics import FloatArray, finite_or_none
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.stability.mean_field import critical_kappa
+from sdde.stability.thresholds import almost_sure_by_workers
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,17 @@ class StabilityChart:
     workers : ndarray of int, shape (n_workers,)
     lrs : ndarray, shape (n_lrs,)
     kappa_star : ndarray, shape (n_workers,)
-        Threshold of the kernel at each worker count.
+        Mean-field threshold of the kernel at each worker count.
+    kappa_as : ndarray, shape (n_workers,)
+        Almost-sure threshold of the server at each worker count (the verdict's).
     headroom : ndarray, shape (n_workers, n_lrs)
-        ``κ* / κ_max``: above 1 the run converges.
+        ``κ_as / κ_max``: above 1 a run converges.
     """
 
     workers: npt.NDArray[np.int64]
     lrs: FloatArray
     kappa_star: FloatArray
+    kappa_as: FloatArray
     headroom: FloatArray
 
     @property
@@ -45,8 +49,8 @@ class StabilityChart:
 
     @property
     def max_stable_lr(self) -> FloatArray:
-        """Largest stable learning rate per worker count: ``κ*(n) / (n h_max)``."""
-        return np.asarray(self.kappa_star / self.workers, dtype=np.float64) / self._h_max
+        """Largest stable learning rate per worker count: ``κ_as(n) / (n h_max)``."""
+        return np.asarray(self.kappa_as / self.workers, dtype=np.float64) / self._h_max
 
     _h_max: float = 1.0
 
@@ -55,6 +59,7 @@ class StabilityChart:
         return {"workers": [int(n) for n in self.workers],
                 "lrs": [float(v) for v in self.lrs],
                 "critical_kappa": [finite_or_none(float(k)) for k in self.kappa_star],
+                "almost_sure_kappa": [finite_or_none(float(k)) for k in self.kappa_as],
                 "max_stable_lr": [finite_or_none(float(v)) for v in self.max_stable_lr],
                 "converges": self.stable.tolist()}
 
@@ -123,7 +128,7 @@ def stability_chart(model: AsyncSGDModel, workers: npt.ArrayLike,
     >>> m = AsyncSGDModel(lr=0.01, spectrum=HessianSpectrum.parse("1"),
     ...                   cluster=Cluster(workers=1, delay=delays.Deterministic(value=1.0)))
     >>> chart = stability_chart(m, [10, 20], [0.05, 0.1])
-    >>> chart.stable.tolist()  # stable iff η n < π/2
+    >>> chart.stable.tolist()  # a run converges iff η n < 2 n sin(π/(4n − 2)) (≈ π/2)
     [[True, True], [True, False]]
     """
     n = np.asarray(workers, dtype=np.int64)
@@ -136,7 +141,8 @@ def stability_chart(model: AsyncSGDModel, workers: npt.ArrayLike,
         kappa_star = np.array([critical_kappa(model.with_workers(int(k)).kernel) for k in n])
     else:
         kappa_star = np.full(n.shape, critical_kappa(model.kernel))
+    kappa_as = almost_sure_by_workers(model, n)
     h_max = model.spectrum.h_max
     kappa_max = eta[None, :] * n[:, None] * h_max
-    return StabilityChart(workers=n, lrs=eta, kappa_star=kappa_star,
-                          headroom=kappa_star[:, None] / kappa_max, _h_max=h_max)
+    return StabilityChart(workers=n, lrs=eta, kappa_star=kappa_star, kappa_as=kappa_as,
+                          headroom=kappa_as[:, None] / kappa_max, _h_max=h_max)

@@ -158,6 +158,8 @@ def _model(point: Mapping[str, Any], lr: float, hessian: str, noise: float,
 
 
 _KAPPA_STAR: dict[tuple[str, int, str, int], float] = {}
+#: Relative 95 % half-width of the almost-sure thresholds a sweep estimates by simulation.
+SWEEP_REL_TOL = 0.05
 
 
 def _cached_kappa_star(law: str, threshold: int, policy: str, workers: int,
@@ -172,13 +174,16 @@ def _cached_kappa_star(law: str, threshold: int, policy: str, workers: int,
 @final
 @dataclass(frozen=True)
 class StabilityAnalysis(Analysis):
-    """Mean-field stability over workers × learning rate × law × threshold.
+    """Stability of the server over workers × learning rate × law × threshold.
 
-    ``κ*`` depends on the cluster (law, workers, threshold) and the step policy, not on
-    the learning rate, so each cluster costs one :func:`sdde.critical_kappa` and the
-    whole learning-rate axis follows from ``κ = η n h_max`` (a stability chart never calls
-    a root finder per point). ``decay=True`` adds the slowest mode's decay rate, which
-    does need the rightmost root of every mode at every learning rate.
+    The thresholds depend on the cluster (law, workers, threshold) and the step policy, not
+    on the learning rate, so each cluster costs one mean-field ``κ*`` and one almost-sure
+    ``κ_as`` (:func:`sdde.stability.almost_sure.almost_sure_threshold`: closed form, table,
+    or a Monte Carlo estimate to 5 %, cached per process) and the whole learning-rate axis
+    follows from ``κ = η n h_max`` (a stability chart never calls a root finder per point).
+    ``stable`` is the almost-sure verdict: a run converges. ``decay=True`` adds the slowest
+    mode's decay rate, which does need the rightmost root of every mode at every learning
+    rate.
 
     Parameters
     ----------
@@ -197,6 +202,8 @@ class StabilityAnalysis(Analysis):
     ...     {"lr": np.array([0.5, 2.0])}, np.random.default_rng(0))
     >>> out["kappa_star"], out["stable"]          # Erlang-2: κ* = 4; κ = 2 and 8
     (array([4., 4.]), array([ True, False]))
+    >>> round(float(out["kappa_as"][0]), 2)         # a run diverges from κ ≈ 3.35 at n = 4
+    3.35
     """
 
     hessian: str = "1"
@@ -211,11 +218,12 @@ class StabilityAnalysis(Analysis):
     def outputs(self) -> Mapping[str, Output]:
         """Output name -> :class:`Output`."""
         out = {
-            "stable": Output("", "mean dynamics converge (κ < κ*)", "bool"),
+            "stable": Output("", "a run of the server converges (κ < κ_as)", "bool"),
             "kappa": Output("", "largest gain κ = η n h_max"),
-            "kappa_star": Output("", "divergence threshold κ* (inf: none)"),
-            "margin": Output("", "κ*/κ: factor the learning rate may still grow by"),
-            "max_stable_lr": Output("", "largest stable learning rate κ*/(n h_max)"),
+            "kappa_as": Output("", "almost-sure divergence threshold κ_as (a run diverges)"),
+            "kappa_star": Output("", "mean-field divergence threshold κ* (inf: none)"),
+            "margin": Output("", "κ_as/κ: factor the learning rate may still grow by"),
+            "max_stable_lr": Output("", "largest stable learning rate κ_as/(n h_max)"),
         }
         if self.decay:
             out["decay_rate"] = Output("1/time", "slowest mode's decay rate −Re z₀/E[X] "
@@ -225,6 +233,7 @@ class StabilityAnalysis(Analysis):
     def evaluate(self, point: Mapping[str, Any], vectors: Mapping[str, np.ndarray],
                  rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Outputs for one cluster over the learning-rate vector."""
+        from sdde.stability.almost_sure import almost_sure_threshold
         from sdde.stability.mean_field import critical_kappa
 
         lrs = np.asarray(vectors["lr"], dtype=np.float64)
@@ -235,15 +244,20 @@ class StabilityAnalysis(Analysis):
         workers_key = point["workers"] if model.kernel_depends_on_workers else 0
         kappa_star = _cached_kappa_star(point["law"], point["threshold"], self.policy,
                                         workers_key, lambda: critical_kappa(kernel))
+        # the server's threshold depends on n; it is cached per cluster and drawn from a
+        # fixed seed, so it does not depend on the executor or the chunking
+        policy = None if model.policy.is_constant else model.policy
+        kappa_as = almost_sure_threshold(model.cluster, policy, rel_tol=SWEEP_REL_TOL).kappa
         n, h_max = model.cluster.n_workers, float(np.max(model.spectrum.eigenvalues))
         kappa = lrs * n * h_max
         with np.errstate(divide="ignore"):
             out = {
-                "stable": kappa < kappa_star,
+                "stable": kappa < kappa_as,
                 "kappa": kappa,
+                "kappa_as": np.full(lrs.shape, kappa_as),
                 "kappa_star": np.full(lrs.shape, kappa_star),
-                "margin": kappa_star / kappa,
-                "max_stable_lr": np.full(lrs.shape, kappa_star / (n * h_max)),
+                "margin": kappa_as / kappa,
+                "max_stable_lr": np.full(lrs.shape, kappa_as / (n * h_max)),
             }
         if self.decay:
             out["decay_rate"] = self._decay_rates(model, kernel, lrs)

@@ -263,10 +263,10 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
     >>> ds = sweep(StabilityAnalysis(), {"law": ["gamma:shape=2,mean=1"],
     ...                                  "workers": [4, 8], "lr": [0.25, 0.75]},
     ...            executor="serial")
-    >>> ds["stable"].values.tolist()              # κ* = 4: stable while η·n < 4
+    >>> ds["stable"].values.tolist()              # a run converges while η·n < κ_as(n)
     [[[True, True], [True, False]]]
-    >>> round(float(ds["max_stable_lr"].sel(workers=8)[0, 0]), 12)   # κ*/(n h)
-    0.5
+    >>> round(float(ds["max_stable_lr"].sel(workers=8)[0, 0]), 3)    # κ_as(8)/(n h)
+    0.476
     """
     analysis, coords, defaults, job = _plan(fn, grid, executor=executor, seed=seed,
                                             chunk_size=chunk_size, outputs=outputs)

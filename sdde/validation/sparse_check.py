@@ -107,7 +107,8 @@ def time_to_target_check(model: AsyncSGDModel, sparsifier: Sparsifier, *, copies
         raise ValueError(f"the model's spectrum weights must all equal copies = {copies}")
     dim = model.spectrum.n_modes * copies
     sparse = sparsified_model(model, sparsifier, dim)
-    report = analyze_stability(sparse.equivalent, target_loss=target, optimise_workers=False)
+    report = analyze_stability(sparse.equivalent, target_loss=target, optimise_workers=False,
+                               server=False)
     if horizon is None:
         t = report.time_to_target
         additive = math.inf if t is None else float(t)

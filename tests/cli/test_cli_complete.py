@@ -35,8 +35,10 @@ from scipy import integrate, optimize, stats
 import sdde
 from sdde import delays
 from sdde.cli.command import DEFAULT_DELAY, EXIT_USAGE, PROG, main
+from sdde.stability.almost_sure import almost_sure_threshold
 from sdde.stability.chart import chart_around
 from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.mean_square import mean_square_threshold
 from sdde.stability.roots import characteristic_roots
 
 ERROR_PREFIX = f"{PROG}: error:"
@@ -301,14 +303,19 @@ def test_readme_command_prints_verdict_with_margin(readme_run: Future[Result]) -
     m = model()
     kappa_star = critical_kappa(m.kernel)
     assert kappa_star == pytest.approx(shifted_exp_kappa_star(), rel=1e-9)
-    margin = kappa_star / (0.01 * 32 * 1)
+    assert re.search(rf"E θ grows \(mean field κ\*\)\s+{re.escape(f'{kappa_star:.6g}')} ",
+                     out), out
+    # the verdict is the server's almost-sure threshold (tests/stability/test_almost_sure.py
+    # checks it against the simulator and fresh estimates)
+    kappa_as = almost_sure_threshold(m.cluster).kappa
+    margin = kappa_as / (0.01 * 32 * 1)
     match = re.search(r"^\s*verdict\s+converges; the learning rate can grow (\S+)× before "
-                      r"divergence$", out, re.MULTILINE)
+                      r"a run diverges$", out, re.MULTILINE)
     assert match, out
     assert match[1] == f"{margin:.3g}"
-    assert re.search(rf"max stable learning rate\s+{re.escape(f'{kappa_star / 32:.6g}')}$",
+    assert re.search(rf"max stable learning rate\s+{re.escape(f'{kappa_as / 32:.6g}')}$",
                      out, re.MULTILINE), out
-    # κ*/(η n) is the margin times h = 1
+    # κ_as/(η n) is the margin times h = 1
     assert re.search(rf"max stable curvature\s+{re.escape(f'{margin:.6g}')} ", out), out
 
 
@@ -328,28 +335,38 @@ def test_main_json_stability_matches_library(main_json: dict[str, Any]) -> None:
     assert stab["critical_kappa"] == pytest.approx(kappa_star, rel=1e-12)
     assert stab["critical_kappa"] == pytest.approx(shifted_exp_kappa_star(), rel=1e-9)
     assert stab["kappa_max"] == pytest.approx(lr * n * max(h), rel=1e-15)
-    assert stab["margin"] == pytest.approx(kappa_star / (lr * n * max(h)), rel=1e-12)
-    assert stab["max_stable_lr"] == pytest.approx(kappa_star / (n * max(h)), rel=1e-12)
-    assert stab["max_stable_curvature"] == pytest.approx(kappa_star / (lr * n), rel=1e-12)
-    assert lr * n * max(h) < kappa_star
-    assert stab["converges"] is True
-    # the kernel does not depend on n: the largest stable n is the last with η n h_max < κ*
-    assert stab["max_stable_workers"] == math.ceil(kappa_star / (lr * max(h))) - 1
+    kappa_as = almost_sure_threshold(m.cluster).kappa  # the verdict's threshold
+    assert stab["thresholds"]["almost_sure"]["kappa"] == pytest.approx(kappa_as, rel=1e-12)
+    assert stab["thresholds"]["almost_sure"]["lr"] == pytest.approx(kappa_as / (n * max(h)),
+                                                                    rel=1e-12)
+    assert stab["thresholds"]["mean"]["kappa"] == pytest.approx(kappa_star, rel=1e-12)
+    assert stab["thresholds"]["mean_square"]["kappa"] == pytest.approx(
+        mean_square_threshold(m.cluster, kernel=m.kernel).kappa, rel=1e-12)
+    assert stab["margin"] == pytest.approx(kappa_as / (lr * n * max(h)), rel=1e-12)
+    assert stab["max_stable_lr"] == pytest.approx(kappa_as / (n * max(h)), rel=1e-12)
+    assert stab["max_stable_curvature"] == pytest.approx(kappa_as / (lr * n), rel=1e-12)
+    assert lr * n * max(h) < stab["thresholds"]["mean_square"]["kappa"]
+    assert stab["converges"] is True and stab["regime"] == "converges"
+    # the largest stable n is the last with η n h_max < κ_as(n) (κ_as from the table)
+    largest = max(k for k in range(1, 600) if lr * k * max(h) < almost_sure_threshold(
+        sdde.Cluster(workers=k, delay=m.cluster.groups[0].delay)).kappa)
+    assert stab["max_stable_workers"] == largest
     assert stab["unbounded"] == []
 
 
 def test_main_json_modes_match_library(main_json: dict[str, Any]) -> None:
     stab = main_json["stability"]
     m = model(hessian="0.5,2", noise=0.5)
-    kappa_star = critical_kappa(m.kernel)
+    kappa_as = almost_sure_threshold(m.cluster).kappa
     sigma = 0.01 * math.sqrt(32 * 0.5)  # σ² = η² n c
     assert [mode["h"] for mode in stab["modes"]] == [0.5, 2.0]
     variances = []
     for mode in stab["modes"]:
         kappa = 0.01 * 32 * mode["h"]
         assert mode["kappa"] == pytest.approx(kappa, rel=1e-15)
-        assert mode["margin"] == pytest.approx(kappa_star / kappa, rel=1e-12)
+        assert mode["margin"] == pytest.approx(kappa_as / kappa, rel=1e-12)
         assert mode["converges"] is True and mode["unstable_roots"] == 0
+        assert mode["regime"] == "converges"
         z0 = characteristic_roots(kappa, m.kernel, n=1)[0]
         root = complex(mode["rightmost_root"]["re"], mode["rightmost_root"]["im"])
         assert root.real == pytest.approx(z0.real, rel=1e-9)
@@ -396,10 +413,18 @@ def test_unbounded_threshold_is_null_and_listed(exponential_run: Future[Result])
     m = model(delay="exponential:mean=1")
     assert critical_kappa(m.kernel) == math.inf  # completely monotone: never crosses
     stab = data["stability"]
-    unbounded = ["critical_kappa", "margin", "max_stable_lr", "max_stable_curvature"]
-    assert sorted(stab["unbounded"]) == sorted(unbounded)
-    for key in unbounded:
-        assert stab[key] is None, key
+    assert stab["unbounded"] == ["critical_kappa"]  # only the mean field's is infinite
+    assert stab["critical_kappa"] is None
+    assert stab["thresholds"]["mean"]["kappa"] is None
+    # the server's thresholds are finite: exact mean square κ(κ − 1) = 2n, and a run
+    # diverges from the almost-sure one on, which the limits use
+    n = m.n_workers
+    ms = stab["thresholds"]["mean_square"]
+    assert ms["method"] == "closed form" and ms["kappa"] * (ms["kappa"] - 1) == \
+        pytest.approx(2 * n, rel=1e-12)
+    kappa_as = stab["thresholds"]["almost_sure"]["kappa"]
+    assert kappa_as > ms["kappa"]
+    assert stab["max_stable_lr"] == pytest.approx(kappa_as / (n * m.spectrum.h_max), rel=1e-12)
     assert stab["converges"] is True
 
 
@@ -584,7 +609,10 @@ def test_sweep_json_matches_threshold(main_json: dict[str, Any]) -> None:
     assert len(sweep["converges"]) == len(workers)
     assert sweep["critical_kappa"] == [pytest.approx(kappa_star, rel=1e-12)] * len(workers)
     for i, w in enumerate(workers):
-        bound = kappa_star / (w * h_max)
+        kappa_as = almost_sure_threshold(sdde.Cluster(workers=w, delay=m.cluster.groups[0].delay)
+                                         ).kappa  # the verdict's threshold at w workers
+        assert sweep["almost_sure_kappa"][i] == pytest.approx(kappa_as, rel=1e-12)
+        bound = kappa_as / (w * h_max)
         assert sweep["max_stable_lr"][i] == pytest.approx(bound, rel=1e-12)
         assert len(sweep["converges"][i]) == lrs.size
         for j, eta in enumerate(lrs):
@@ -613,10 +641,11 @@ def test_sweep_text_block_marks_your_row(plot_simulate_run: Future[Result]) -> N
     assert len(rows) >= 5
     assert [w for w, *_, marked in rows if marked] == [CHART_N]
     assert out.count("← you") == 1
-    kappa_star = critical_kappa(model(n=CHART_N, lr=CHART_LR).kernel)
+    delay = model(n=CHART_N, lr=CHART_LR).cluster.groups[0].delay
     for w, bound, verdict, _ in rows:
-        assert bound == f"{kappa_star / w:.4g}"
-        assert verdict == ("converges" if kappa_star / w > CHART_LR else "DIVERGES")
+        kappa_as = almost_sure_threshold(sdde.Cluster(workers=w, delay=delay)).kappa
+        assert bound == f"{kappa_as / w:.4g}"
+        assert verdict == ("converges" if kappa_as / w > CHART_LR else "DIVERGES")
     assert {verdict for _, _, verdict, _ in rows} == {"converges", "DIVERGES"}
 
 

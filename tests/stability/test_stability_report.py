@@ -49,10 +49,25 @@ def test_point_delay_verdict_and_limits(lr: float, stable: bool) -> None:
     (mode,) = r.modes
     assert isinstance(mode, ModeResult)
     assert mode.stable is stable and mode.unstable_roots == (0 if stable else 2)
-    assert r.kappa_star == pytest.approx(math.pi / 2, rel=1e-9)
-    assert mode.headroom == pytest.approx(math.pi / 2 / (lr * n), rel=1e-9)
-    assert r.max_stable_lr == pytest.approx(math.pi / (2 * n), rel=1e-9)
-    assert r.max_stable_workers == math.ceil(math.pi / (2 * lr)) - 1
+    assert r.kappa_star == pytest.approx(math.pi / 2, rel=1e-9)  # the mean field's
+    # the server's own (constant staleness n − 1): a root of z^n − z^{n−1} + a on the
+    # unit circle, by numpy, for the verdict and the limits
+    def server_kappa(k: int) -> float:  # |e^{iω} − 1| = a, (k − ½) ω = π/2
+        return 2 * k * math.sin(math.pi / (4 * k - 2))
+
+    kappa_as = server_kappa(n)
+    assert _radius(n, kappa_as / n) == pytest.approx(1.0, abs=1e-9)
+    assert r.thresholds.almost_sure.kappa == pytest.approx(kappa_as, rel=1e-9)
+    assert mode.headroom == pytest.approx(kappa_as / (lr * n), rel=1e-9)
+    assert r.max_stable_lr == pytest.approx(kappa_as / n, rel=1e-9)
+    largest = max(k for k in range(1, 200) if lr * k < server_kappa(k))
+    assert r.max_stable_workers == largest
+
+
+def _radius(n: int, a: float) -> float:
+    coefficients = np.zeros(n + 1)
+    coefficients[0], coefficients[1], coefficients[-1] = 1.0, -1.0, a
+    return float(np.max(np.abs(np.roots(coefficients))))
 
 
 @pytest.mark.parametrize(("lr", "n", "mean"), [(0.05, 30, 1.0), (0.01, 20, 2.5),
@@ -174,7 +189,7 @@ def test_few_workers_discrete_check() -> None:
                                               delay=delays.parse("gamma:shape=2,mean=1")),
                       spectrum=HessianSpectrum.parse("0.5,2"))
     r = analyze_stability(m, optimise_workers=False)
-    assert any("continuous model is coarse" in w for w in r.warnings)
+    assert any("continuous model's decay rate is coarse" in w for w in r.warnings)
     assert r.discrete is not None
     # two gamma workers: the exact renewal staleness law is used (closed form, n <= 64)
     assert r.discrete.staleness == "exact"

@@ -1,9 +1,9 @@
 """Invariants of stability sweeps over random small grids (derandomised).
 
-The law κ = η n h_max ties the outputs together at every point: ``stable`` is ``κ < κ*``,
-``max_stable_lr · n · h_max = κ*`` and ``margin · κ = κ*``; ``κ*`` is one number per
-cluster, the same for every learning rate; and the dataset does not depend on how the
-grid is cut into chunks.
+The law κ = η n h_max ties the outputs together at every point: ``stable`` is ``κ < κ_as``
+(the server's almost-sure threshold), ``max_stable_lr · n · h_max = κ_as`` and
+``margin · κ = κ_as``; ``κ_as`` and ``κ*`` are one number per cluster, the same for every
+learning rate; and the dataset does not depend on how the grid is cut into chunks.
 """
 
 from __future__ import annotations
@@ -47,15 +47,16 @@ def test_outputs_obey_kappa_equals_lr_workers_hmax(law: list[str], n: list[int],
     ds = sweep(StabilityAnalysis(hessian=hessian), grid, executor="serial")
     h_max = float(np.max(sdde.HessianSpectrum.parse(hessian).eigenvalues))
     workers_, lr_ = ds["workers"], ds["lr"]
-    kappa, kappa_star = ds["kappa"], ds["kappa_star"]
+    kappa, kappa_star, kappa_as = ds["kappa"], ds["kappa_star"], ds["kappa_as"]
     assert ds["stable"].dims == ("law", "workers", "lr", "threshold")
     _assert_close(kappa, lr_ * workers_ * h_max, rtol=1e-15)
-    assert (ds["stable"] == (kappa < kappa_star)).all()
-    _assert_close(ds["max_stable_lr"] * workers_ * h_max, kappa_star, rtol=1e-14)
-    _assert_close(ds["margin"] * kappa, kappa_star, rtol=1e-14)
-    # κ* is a property of the cluster: constant along the learning rate
+    assert (ds["stable"] == (kappa < kappa_as)).all()
+    _assert_close(ds["max_stable_lr"] * workers_ * h_max, kappa_as, rtol=1e-14)
+    _assert_close(ds["margin"] * kappa, kappa_as, rtol=1e-14)
+    # the thresholds are properties of the cluster: constant along the learning rate
     assert (kappa_star == kappa_star.isel(lr=0)).all()
-    assert (kappa_star > 0).all()
+    assert (kappa_as == kappa_as.isel(lr=0)).all()
+    assert (kappa_star > 0).all() and (kappa_as > 0).all()
     if "exponential:mean=1" in law and None in threshold:  # exponential rounds: no κ*
         assert np.isinf(kappa_star.sel(law="exponential:mean=1", threshold=-1)).all()
 
