@@ -20,6 +20,7 @@ from scipy import optimize
 
 from sdde._numerics import ComplexArray, finite_or_none
 from sdde._progress import ProgressCallback
+from sdde.delays import GeometricSum
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.simulator._curves import first_crossing
 from sdde.stability import discrete
@@ -337,6 +338,10 @@ def analyze_stability(
     report_progress = progress or (lambda _f: None)
     kernel = model.kernel
     kappa_star = critical_kappa(kernel)
+    # rounds that are geometric sums of real ones belong to an equivalent model (sparsified
+    # pushes), never to a server: the mean field is all there is to say
+    server = server and not any(isinstance(law, GeometricSum)
+                                for law in model.cluster.round_laws)
     thresholds = divergence_thresholds(model, rng=rng) if server else \
         mean_field_thresholds(model)
     report_progress(0.2)
@@ -466,8 +471,11 @@ SEARCH_REL_TOL = 0.05
 SIMULATED_WORKERS = 256
 
 
-def _almost_sure_at(model: AsyncSGDModel, n: int) -> float:
-    """``κ_as(n)`` of the model's cluster and policy with ``n`` workers, for the search."""
+def worker_search_threshold(model: AsyncSGDModel, n: int) -> float:
+    """``κ_as(n)`` of the model's cluster and policy with ``n`` workers, as the worker-count
+    search uses it: closed form or table where they apply; else an estimate to
+    :data:`SEARCH_REL_TOL` up to :data:`SIMULATED_WORKERS` workers, and beyond them the
+    mean-field ``κ*(n)`` (or the last estimate scaled like ``√n`` when ``κ*`` is infinite)."""
     variant = model.with_workers(n)
     policy = None if variant.policy.is_constant else variant.policy
     cheap = (closed_form_threshold(variant.cluster, policy) is not None
@@ -477,13 +485,13 @@ def _almost_sure_at(model: AsyncSGDModel, n: int) -> float:
     star = critical_kappa(variant.kernel)
     if math.isfinite(star):
         return star
-    return _almost_sure_at(model, SIMULATED_WORKERS) * math.sqrt(n / SIMULATED_WORKERS)
+    return worker_search_threshold(model, SIMULATED_WORKERS) * math.sqrt(n / SIMULATED_WORKERS)
 
 
 def _stable_at(model: AsyncSGDModel, n: int) -> bool:
     """Whether a run with ``n`` workers converges: ``η n h_max < κ_as(n)``."""
     kappa_max = model.lr * n * model.spectrum.h_max
-    return bool(kappa_max < _almost_sure_at(model, n))
+    return bool(kappa_max < worker_search_threshold(model, n))
 
 
 def _max_stable_workers(model: AsyncSGDModel, server: bool = True) -> int | None:

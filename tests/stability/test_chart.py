@@ -29,16 +29,25 @@ def make(delay: delays.DelayLaw, link: SharedLink | None = None,
                          spectrum=HessianSpectrum.parse(spectrum))
 
 
-def test_point_delay_chart_is_lr_n_below_half_pi() -> None:
+def _server_kappa(n: np.ndarray) -> np.ndarray:
+    """Deterministic rounds: the server's recursion θ_{k+1} = θ_k − a θ_{k−n+1} has a root
+    on the unit circle at a = 2 sin(π/(4n − 2)) (tests/stability/test_almost_sure.py checks
+    it against numpy's roots); κ = n a, 2 at n = 1, decreasing to the mean field's π/2."""
+    return 2 * n * np.sin(np.pi / (4 * n - 2))
+
+
+def test_point_delay_chart_is_the_servers_recursion() -> None:
     workers = np.arange(1, 41, 3)
     lrs = np.geomspace(0.005, 1.0, 17)
     chart = stability_chart(make(POINT), workers, lrs)
     assert isinstance(chart, StabilityChart)
     product = workers[:, None] * lrs[None, :]
-    assert np.all(np.abs(product / (math.pi / 2) - 1) > 1e-6)  # no point on the boundary
-    np.testing.assert_array_equal(chart.stable, product < math.pi / 2)
-    np.testing.assert_allclose(chart.kappa_star, math.pi / 2, rtol=1e-9)
-    np.testing.assert_allclose(chart.max_stable_lr, math.pi / (2 * workers), rtol=1e-9)
+    bound = _server_kappa(workers)[:, None]
+    assert np.all(np.abs(product / bound - 1) > 1e-6)  # no point on the boundary
+    np.testing.assert_array_equal(chart.stable, product < bound)
+    np.testing.assert_allclose(chart.kappa_star, math.pi / 2, rtol=1e-9)  # the mean field
+    np.testing.assert_allclose(chart.max_stable_lr, _server_kappa(workers) / workers,
+                               rtol=1e-9)
     assert chart.stable.shape == (workers.size, lrs.size)
 
 
@@ -46,7 +55,8 @@ def test_chart_scales_with_h_max() -> None:
     chart = stability_chart(make(POINT, spectrum="0.1,4"), [10], [0.03, 0.05])
     # κ_max = η n h_max = 1.2 (stable) and 2.0 (unstable)
     assert chart.stable.tolist() == [[True, False]]
-    np.testing.assert_allclose(chart.max_stable_lr, [math.pi / 2 / 40], rtol=1e-9)
+    np.testing.assert_allclose(chart.max_stable_lr, _server_kappa(np.array([10])) / 40,
+                               rtol=1e-9)
 
 
 def test_shared_link_rows_use_their_own_threshold() -> None:

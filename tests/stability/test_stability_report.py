@@ -224,7 +224,9 @@ def test_never_crossing_law_warns_that_the_server_still_diverges() -> None:
         "exponential:mean=1")), spectrum=HessianSpectrum.parse("1"))
     r = analyze_stability(m, optimise_workers=False)
     assert math.isinf(r.kappa_star)
-    assert any("measured_threshold" in w for w in r.warnings)
+    assert any("a run of the server does" in w for w in r.warnings)
+    assert math.isfinite(r.max_stable_lr) and r.max_stable_lr == pytest.approx(
+        r.thresholds.almost_sure.kappa / 8, rel=1e-12)
 
 
 def test_no_coarse_warning_for_many_workers_small_step() -> None:
