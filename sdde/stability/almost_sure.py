@@ -169,12 +169,12 @@ def _span(cluster: Cluster, rounds: float) -> float:
     standard deviations of the push count (``cv √(n T)``) and one round."""
     total = BURN_IN + rounds
     cvs = [law.cv for law in cluster.round_laws]
-    cv = max((c for c in cvs if math.isfinite(c)), default=10.0) if all(
-        math.isfinite(c) for c in cvs) else 10.0
+    cv = max(cvs) if all(math.isfinite(c) for c in cvs) else 10.0
     return total + 1.0 + 5.0 * max(cv, 0.5) * math.sqrt(total / cluster.n_workers)
 
 
-def _factors(policy: StepPolicy | None, n: int) -> FloatArray:
+def policy_factors(policy: StepPolicy | None, n: int) -> FloatArray:
+    """``g(s)`` for ``s = 0 … 16 n + 63`` (the last value holds beyond); ``[1]`` if constant."""
     if policy is None or policy.is_constant:
         return np.ones(1)
     return np.ascontiguousarray(policy.factor(np.arange(16 * n + POLICY_TABLE_SLACK)),
@@ -269,7 +269,7 @@ def lyapunov_curve(cluster: Cluster, kappas: npt.ArrayLike, *,
         raise ValueError(f"rounds must be a finite number > 0, got {rounds!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     schedules = _draw(cluster, rounds, rng)
-    factors = _factors(policy, cluster.n_workers)
+    factors = policy_factors(policy, cluster.n_workers)
     return _sweep_all(schedules, cluster, grid, factors, rounds / max(batches, 2)
                       / len(schedules))
 
@@ -322,7 +322,7 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
     """The Monte Carlo estimate (pilot grid → fine grid → polished root, more rounds
     until the interval is narrower than ``rel_tol``; see theory/divergence.md)."""
     n = cluster.n_workers
-    factors = _factors(policy, n)
+    factors = policy_factors(policy, n)
     pilot = max(400.0, 40_000.0 / n)
     max_rounds = min(400.0 * pilot, MAX_TOTAL_PUSHES / n)
     schedules = _draw(cluster, pilot, rng)
@@ -406,7 +406,7 @@ def closed_form_threshold(cluster: Cluster, policy: StepPolicy | None = None) ->
     also their mean and mean-square threshold; ``inf`` when the cut-off drops every push.
     """
     n = cluster.n_workers
-    g = _factors(policy, n)
+    g = policy_factors(policy, n)
     laws = cluster.round_laws
     if n == 1:
         stale = 0

@@ -34,7 +34,7 @@ from sdde._numerics import FloatArray, finite_or_none, gauss_legendre_panels
 from sdde.cluster.cluster import Cluster
 from sdde.delays import Exponential
 from sdde.model.kernels import DelayKernel, StepPolicy
-from sdde.stability.almost_sure import closed_form_threshold
+from sdde.stability.almost_sure import closed_form_threshold, policy_factors
 from sdde.stability.mean_field import critical_kappa
 
 
@@ -205,7 +205,7 @@ def _second_moment_weight(kernel: DelayKernel, cluster: Cluster,
         return 1.0
     squared = None
     if policy is not None and not policy.is_constant:
-        table = policy.factor(np.arange(16 * cluster.n_workers + 64)) ** 2
+        table = policy_factors(policy, cluster.n_workers) ** 2
         squared = StepPolicy(name="table", values=tuple(float(v) for v in table))
     return DelayKernel(kernel.law, updates_per_delay=rho, threshold=cluster.threshold,
                        policy=squared).mass
