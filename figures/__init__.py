@@ -59,3 +59,11 @@ def save(fig: Figure, out_dir: Path, name: str) -> Path:
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def splice(doc: Path, begin: str, end: str, block: str) -> None:
+    """Replace the generated block of ``doc`` between the ``begin`` and ``end`` markers."""
+    text = doc.read_text()
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    doc.write_text(f"{head}{begin}\n{block}\n{end}{tail}")

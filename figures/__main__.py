@@ -31,6 +31,7 @@ FIGURES = (
     "injection",
     "sparsification",
     "divergence_table",
+    "schedule_validation",
 )
 #: Table modules: ``main() -> None``, writing to their module's ``OUT`` (and, for the
 #: validation table, into docs/validation.md).

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from figures import OUT_DIR, check, write_table
+from figures import OUT_DIR, check, splice, write_table
 from sdde.cluster.cluster import Cluster
 from sdde.delays import parse as parse_law
 from sdde.model.kernels import DelayKernel
@@ -208,14 +208,6 @@ def _finite(x: object) -> object:
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
-def splice(block: str, doc: Path = DOC) -> None:
-    """Replace the generated block of ``doc``."""
-    text = doc.read_text()
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")
-
-
 def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
     """Compute every cell, write the table (and the JSON) and, in full, update the docs."""
     start = time.monotonic()
@@ -243,7 +235,7 @@ def main(out_dir: Path = OUT_DIR, *, fast: bool = False) -> list[Path]:
         [{k: _finite(v) for k, v in {**asdict(c), "error": c.error}.items()} for c in rows],
         indent=1) + "\n")
     if not fast and DOC.exists() and BEGIN in DOC.read_text():
-        splice(block)
+        splice(DOC, BEGIN, END, block)
     return [path]
 
 

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sdde"
 
 #: Bottom to top. A module may import its own layer and any layer before it in this list.
 LAYERS = ("delays", "cluster", "model", "simulator", "solvers", "stability", "literature",
-          "validation", "sweeps", "cli")
+          "schedule", "validation", "sweeps", "cli")
 #: Shared building blocks below every layer.
 FOUNDATION = ("sdde._numerics", "sdde._progress", "sdde._lazy", "sdde._version",
               "sdde.symbolic")

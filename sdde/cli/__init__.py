@@ -4,10 +4,11 @@ Parses strings into laws, clusters and models (no maths here), runs the analyses
 layers below and renders their results as a terminal report, JSON or plots; also the cluster
 report and the plotting helpers the figures use.
 
-Layer 10 of 10. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 11 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
-``sdde.validation``, ``sdde.sweeps`` and the shared ``sdde._numerics``/``sdde._progress``;
-nothing in the package imports it (docs/architecture.md).
+``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps`` and the shared
+``sdde._numerics``/``sdde._progress``; nothing in the package imports it
+(docs/architecture.md).
 """
 
 from __future__ import annotations

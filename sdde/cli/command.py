@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from sdde.delays._spec_examples import DELAY_SPEC_EXAMPLES
 
@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                f"  {PROG} --workers 32 --lr 0.01 --hessian 0.1:10:20:log --noise 1 "
                "--target-loss 0.01\n"
                f"  {PROG} --workers 8 --lr 0.1 --simulate --replicas 16 --plot out/\n"
-               f"  {PROG} --workers 32 --lr 0.05 --sweep",
+               f"  {PROG} --workers 32 --lr 0.05 --sweep\n"
+               f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3 --lr 0.01 "
+               "--hessian 0.1:10:20:log --noise 1 --target-loss 0.5 --optimize",
     )
     p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
                    help="number of workers (default 32), or groups such as "
@@ -160,6 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=_whole("--dim", 1), default=None, metavar="D",
                    help=f"coordinates of the model, for --sparsify (k = F·D rounded; default "
                         f"{DEFAULT_DIM})")
+    p.add_argument("--optimize", action="store_true",
+                   help="schedule the cluster: which workers of each --workers group, which "
+                        "staleness cut-off, step policy and learning rate reach "
+                        "--target-loss soonest (or decay fastest) while a run stays "
+                        "--margin below the divergence thresholds; --lr is your current "
+                        "setting, compared; with --simulate the choices are simulated")
+    p.add_argument("--margin", type=_fraction("--margin"), default=0.2, metavar="M",
+                   help="with --optimize: safety margin below the almost-sure (and, with a "
+                        "target or noise, mean-square) threshold (default 0.2 = 20%%)")
+    p.add_argument("--cutoffs", default="none", metavar="LIST|auto",
+                   help="with --optimize: staleness cut-offs to try, 'none' for no cut-off "
+                        "(default none), e.g. none,40,80; 'auto' adds the 90%% and 99%% "
+                        "staleness quantiles of the best subset")
+    p.add_argument("--policies", default="constant", metavar="LIST",
+                   help="with --optimize: step policies to try (default constant), e.g. "
+                        "constant,tail:0.5")
     p.add_argument("--plot", default=None, metavar="DIR",
                    help="write PNG figures into DIR: stability chart, rightmost roots, "
                         "staleness law, loss curve, e.g. --plot figures/")
@@ -204,6 +222,9 @@ def _run(args: argparse.Namespace) -> int:
         _check_sparsify(args, model)
     elif args.dim is not None:
         raise UsageError("--dim sets the coordinates --sparsify chooses from: add --sparsify")
+    if args.optimize:
+        return _optimize(args, cluster, model)
+    _check_optimize_options(args)
     planned = _planned_sweep(args, model) if args.out else None
     bar = _progress_bar("exact staleness law", args)
     try:
@@ -274,6 +295,121 @@ def _run(args: argparse.Namespace) -> int:
         if plots:
             print(f"figures written: {', '.join(str(p) for p in plots)}")
     return 0
+
+
+def _check_optimize_options(args: argparse.Namespace) -> None:
+    """Options that only mean something with --optimize."""
+    given = [o for o, v, default in (("--margin", args.margin, 0.2),
+                                     ("--cutoffs", args.cutoffs, "none"),
+                                     ("--policies", args.policies, "constant"))
+             if v != default]
+    if given:
+        raise UsageError(f"{given[0]} sets up the scheduler: add --optimize")
+
+
+def _optimize(args: argparse.Namespace, cluster: Cluster, model: AsyncSGDModel) -> int:
+    """``--optimize``: the scheduler over the --workers groups, and its check."""
+    import numpy as np
+
+    from sdde._version import __version__
+    from sdde.schedule.optimizer import schedule
+
+    for option, flag in (("--sweep", args.sweep), ("--inject", args.inject is not None),
+                         ("--sparsify", args.sparsify is not None)):
+        if flag:
+            raise UsageError(f"--optimize cannot be combined with {option}: run them "
+                             "separately")
+    cutoffs = _cutoff_list(args.cutoffs, cluster)
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    if not policies:
+        raise UsageError("--policies: give step policies such as constant,tail:0.5")
+    bar = _progress_bar("scheduling", args)
+    try:
+        result = schedule(cluster.groups, model.spectrum, noise=model.noise,
+                          target_loss=args.target_loss, initial_error=args.initial_error,
+                          margin=args.margin, thresholds=cutoffs, policies=policies,
+                          link=cluster.link, lr=args.lr, rng=np.random.default_rng(args.seed),
+                          progress=bar)
+    except ValueError as exc:
+        raise UsageError(f"--optimize: {exc}") from None
+    finally:
+        bar.close()
+    check = None
+    if args.simulate:
+        if args.target_loss is None:
+            raise UsageError("--optimize --simulate measures the time to a target loss: "
+                             "add --target-loss EPS")
+        from sdde.validation.schedule_check import check_schedule
+
+        bar = _progress_bar("simulating the choices", args)
+        try:
+            check = check_schedule(result, model.spectrum, noise=model.noise,
+                                   rng=np.random.default_rng([args.seed, 2]),
+                                   replicas=args.replicas, initial_error=args.initial_error,
+                                   link=cluster.link, progress=bar)
+        finally:
+            bar.close()
+    plots = []
+    if args.plot:
+        from sdde.cli.plots import write_schedule_plots
+
+        try:
+            plots = write_schedule_plots(args.plot, result)
+        except OSError as exc:
+            raise UsageError(f"--plot: cannot write into {args.plot!r}: "
+                             f"{exc.strerror or exc}") from None
+    command = _command_for(args, result)
+    if args.json:
+        out = {"sdde_version": __version__, "schedule": result.to_dict(),
+               "command": command,
+               "check": None if check is None else [r.to_dict(result) for r in check.rows],
+               "chosen_is_fastest": None if check is None else check.chosen_is_fastest,
+               "plots": [str(p) for p in plots]}
+        print(json.dumps(out, allow_nan=False))
+        return 0
+    print(f"sdde {__version__} · scheduling · seed {args.seed}")
+    print(result.summary())
+    print(f"  the chosen setting's full report: {command}")
+    if check is not None:
+        print(f"Simulated ({args.replicas} runs each; time to loss {args.target_loss:g})")
+        print(check.summary())
+    if plots:
+        print(f"figures written: {', '.join(str(p) for p in plots)}")
+    return 0
+
+
+def _cutoff_list(text: str, cluster: Cluster) -> list[int | None] | Literal["auto"]:
+    """``--cutoffs``: ``auto``, or a list of whole numbers and ``none``."""
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if items == ["auto"]:
+        return "auto"
+    if not items:
+        raise UsageError("--cutoffs: give cut-offs such as none,40 or auto")
+    values: list[int | None] = [None if t == "none" else _whole("--cutoffs", 0)(t)
+                                for t in items]
+    if cluster.threshold is not None:
+        values.append(cluster.threshold)
+    return list(dict.fromkeys(values))
+
+
+def _command_for(args: argparse.Namespace, result: Any) -> str:
+    """The sdde-analyze command line of the chosen setting."""
+    best = result.best
+    groups = [f"{n}:{g.delay}" for n, g in zip(best.candidate.counts, result.groups,
+                                               strict=True) if n > 0]
+    parts = [PROG, "--workers", *groups, "--lr", f"{best.lr:.4g}"]
+    if best.candidate.threshold is not None:
+        parts += ["--threshold", str(best.candidate.threshold)]
+    if best.candidate.policy != "constant":
+        parts += ["--step-policy", best.candidate.policy]
+    for option, value, default in (("--hessian", args.hessian, "1"),
+                                   ("--noise", args.noise, 0.0),
+                                   ("--target-loss", args.target_loss, None),
+                                   ("--initial-error", args.initial_error, 1.0),
+                                   ("--bandwidth", args.bandwidth, None)):
+        if value != default:
+            parts += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+    return " ".join(parts)
 
 
 def _check_sweep_options(args: argparse.Namespace) -> None:
@@ -552,6 +688,16 @@ def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float
     if len(out) != len(keys):
         raise UsageError(f"{option}: give all of {', '.join(keys)}, got {text!r}")
     return out
+
+
+def _fraction(option: str) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        value = _float(option, allow_zero=True)(text)
+        if not value < 1:
+            raise UsageError(f"{option} must be a number in [0, 1), e.g. 0.2, got {text!r}")
+        return value
+
+    return convert
 
 
 def _positive_float(option: str) -> Callable[[str], float]:

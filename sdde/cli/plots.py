@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sdde.cli.cluster_report import ClusterReport
     from sdde.cluster.staleness import StalenessLaw
     from sdde.cluster.staleness_models import FittedStaleness
+    from sdde.schedule.optimizer import Schedule
     from sdde.stability.chart import StabilityChart
 
 
@@ -483,3 +484,77 @@ def plot_staleness_fits(counts: npt.ArrayLike, fits: Sequence[FittedStaleness], 
     if legend:
         ax.legend(fontsize=7, loc="upper right")
     return ax
+
+
+# ------------------------------------------------------------------ scheduling
+def plot_schedule_front(schedule: Schedule, *, ax: Axes | None = None) -> Axes:
+    """The best objective against the safety margin, the chosen margin marked."""
+    ax = _axes(ax)
+    margins = [100 * p.margin for p in schedule.front]
+    values = [p.value for p in schedule.front]
+    ax.plot(margins, values, "o-", color="C0")
+    best = schedule.best.value(schedule.objective)
+    ax.plot([100 * schedule.margin], [best], "*", color="C3", markersize=14,
+            label=f"chosen ({schedule.margin:.0%} margin)")
+    ax.set_xlabel("safety margin below the divergence thresholds (%)")
+    ax.set_ylabel(schedule.objective + (" (time)" if schedule.objective == "time to target"
+                                        else " (per time)"))
+    ax.set_title("Speed against margin")
+    ax.legend()
+    return ax
+
+
+def plot_schedule_subsets(schedule: Schedule, *, ax: Axes | None = None) -> Axes:
+    """Every evaluated worker subset (no cut-off, first policy) coloured by its objective;
+    two groups as a plane, one group as a line, more groups by total workers."""
+    ax = _axes(ax)
+    base = [s for s in schedule.evaluated if s.candidate.threshold is None
+            and s.candidate.policy == schedule.best.candidate.policy]
+    values = np.array([s.value(schedule.objective) for s in base])
+    finite = np.isfinite(values)
+    groups = schedule.groups
+    if len(groups) == 2:
+        x = np.array([s.candidate.counts[0] for s in base])
+        y = np.array([s.candidate.counts[1] for s in base])
+        xlabel, ylabel = f"workers used of group 1 ({groups[0].delay})", \
+            f"workers used of group 2 ({groups[1].delay})"
+    else:
+        x = np.array([s.n_workers for s in base])
+        y = values
+        xlabel, ylabel = "workers used", schedule.objective
+    points = ax.scatter(x[finite], y[finite], c=values[finite], cmap="viridis_r"
+                        if schedule.objective == "time to target" else "viridis", s=40)
+    ax.figure.colorbar(points, ax=ax, label=schedule.objective)
+    if np.any(~finite):
+        ax.scatter(x[~finite], y[~finite], marker="x", color="0.5", label="never reaches it")
+    b = schedule.best
+    bx = b.candidate.counts[0] if len(groups) == 2 else b.n_workers
+    by = b.candidate.counts[1] if len(groups) == 2 else b.value(schedule.objective)
+    ax.plot([bx], [by], "*", color="C3", markersize=16, label="chosen")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_title("Worker subsets searched (each at its best learning rate)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def write_schedule_plots(directory: str | Path, schedule: Schedule) -> list[Path]:
+    """``schedule_front.png`` and ``schedule_subsets.png`` into ``directory``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in (("schedule_front.png", plot_schedule_front),
+                       ("schedule_subsets.png", plot_schedule_subsets)):
+        fig = plt.figure(figsize=(6.4, 4.6))
+        draw(schedule, ax=fig.add_subplot())
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths

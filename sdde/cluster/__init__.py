@@ -7,10 +7,11 @@ law of the gradients, under the Poisson approximation and exactly (renewal theor
 simulation of the merged push schedule), plus staleness models fitted to measured
 histograms.
 
-Layer 2 of 10. It may import ``sdde.delays`` and the shared
-``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.model``, ``sdde.simulator``,
-``sdde.solvers``, ``sdde.stability``, ``sdde.literature``, ``sdde.validation``,
-``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).
+Layer 2 of 11. It may import ``sdde.delays`` and the shared
+``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.model``,
+``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
+``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``
+(docs/architecture.md).
 """
 
 from __future__ import annotations

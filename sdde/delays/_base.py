@@ -10,7 +10,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate
 
-from sdde._numerics import ComplexArray, FloatArray, finite_or_none, invert_monotone
+from sdde._numerics import (
+    ComplexArray,
+    FloatArray,
+    finite_or_none,
+    invert_monotone,
+    invert_monotone_many,
+)
 
 if TYPE_CHECKING:
     from sdde.delays._composite import Equilibrium, Shifted
@@ -149,12 +155,13 @@ class DelayLaw(abc.ABC):
             cum = np.cumsum(mass[order])
             idx = np.searchsorted(cum, q * cum[-1] * (1 - 1e-15), side="left")
             return np.where(q == 0, lo, pts[order][np.minimum(idx, pts.size - 1)])
-        flat = [
-            lo if qi == 0 else (hi if qi == 1 else
-                                invert_monotone(lambda x: float(self.cdf(x)), qi, lo, hi))
-            for qi in q.ravel()
-        ]
-        return np.asarray(flat, dtype=np.float64).reshape(q.shape)
+        flat = q.ravel()
+        out = np.where(flat == 0, lo, hi).astype(np.float64)
+        inner = (flat > 0) & (flat < 1)
+        if np.any(inner):
+            out[inner] = invert_monotone_many(
+                lambda x: np.asarray(self.cdf(x), dtype=np.float64), flat[inner], lo, hi)
+        return out.reshape(q.shape)
 
     @abc.abstractmethod
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> FloatArray:

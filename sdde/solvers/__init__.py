@@ -4,10 +4,10 @@
 point, distributed and chain kernels); :func:`exact_moments` gives the mean and variance of
 a model's modes without sampling.
 
-Layer 5 of 10. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
-``sdde.simulator`` and the shared ``sdde._numerics``/``sdde._progress``; it is imported by
-``sdde.stability``, ``sdde.literature``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``
-(docs/architecture.md).
+Layer 5 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+``sdde.simulator`` and the shared ``sdde._numerics``/``sdde._progress``; it is imported
+by ``sdde.stability``, ``sdde.literature``, ``sdde.schedule``, ``sdde.validation``,
+``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ discretisation polished by Newton, certified by the argument principle), the sta
 variance, the discrete-time model with the exact staleness law, stability charts, and
 :func:`analyze_stability`, which assembles them into the report a user reads.
 
-Layer 6 of 10. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
-``sdde.simulator``, ``sdde.solvers`` and the shared ``sdde._numerics``/``sdde._progress``;
-it is imported by ``sdde.literature``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``
+Layer 6 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+``sdde.simulator``, ``sdde.solvers`` and the shared
+``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.literature``,
+``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``
 (docs/architecture.md).
 """
 
@@ -49,6 +50,7 @@ _EXPORTS = {
     "critical_kappa": "sdde.stability.mean_field",
     "stationary_variance": "sdde.stability.mean_field",
     "characteristic_roots": "sdde.stability.roots",
+    "dominant_decay_rate": "sdde.stability.roots",
     "unstable_root_count": "sdde.stability.roots",
     "point_delay_roots": "sdde.stability.roots",
     "lambert_w": "sdde.stability.roots",
@@ -75,6 +77,7 @@ __all__ = [
     "discrete_moments",
     "discrete_roots",
     "divergence_thresholds",
+    "dominant_decay_rate",
     "lambert_w",
     "lyapunov_curve",
     "mean_square_threshold",

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
-from sdde._numerics import ComplexArray, finite_or_none
+from sdde._numerics import ComplexArray, FloatArray, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.delays import GeometricSum
 from sdde.model.async_sgd import AsyncSGDModel
@@ -359,7 +359,7 @@ def analyze_stability(
     report_progress(0.9)
     finite_rates = [r.decay_rate for r in modes if not math.isnan(r.decay_rate)]
     decay = min(finite_rates) if finite_rates else math.nan
-    weights = _mode_weights(model)
+    weights = mode_weights(model)
     variances = np.array([r.variance for r in modes])
     loss_floor = 0.5 * float(np.sum(weights * model.curvatures * variances))
     time_to_target = None
@@ -455,7 +455,8 @@ def _interpolated_root(i: int, kappas: np.ndarray,
     return complex(float(re), float(im))
 
 
-def _mode_weights(model: AsyncSGDModel) -> np.ndarray:
+def mode_weights(model: AsyncSGDModel) -> FloatArray:
+    """The spectrum's weights in :attr:`AsyncSGDModel.curvatures` (ascending) order."""
     w = np.asarray(model.spectrum.weights, dtype=np.float64)
     order = np.argsort(np.asarray(model.spectrum.eigenvalues), kind="stable")
     return np.asarray(w[order], dtype=np.float64)
@@ -585,6 +586,36 @@ def _integer_golden(f: Any, lo: int, hi: int) -> int:
 
 
 # ---------------------------------------------------------------- loss in time
+def loss_from_rates(t: float, rates: FloatArray, variances: FloatArray, weights: FloatArray,
+                    curvatures: FloatArray, x0: float) -> float:
+    """``½ Σ w h (x0² e^{−2ρt} + v (1 − e^{−2ρt}))``: the expected loss at time ``t`` from each
+    mode's decay rate ``ρ`` (the rightmost root) and stationary variance ``v``."""
+    decay = np.exp(-2.0 * rates * t)
+    return float(0.5 * np.sum(weights * curvatures * (x0**2 * decay + variances * (1 - decay))))
+
+
+def time_below(rates: FloatArray, variances: FloatArray, weights: FloatArray,
+               curvatures: FloatArray, x0: float, target: float) -> float:
+    """First ``t`` at which :func:`loss_from_rates` is below ``target`` (``inf`` if never:
+    a mode does not decay, or the noise floor is at or above the target)."""
+    if not np.all(rates > 0) or not np.all(np.isfinite(rates)):
+        return math.inf
+
+    def approximate(t: float) -> float:
+        return loss_from_rates(t, rates, variances, weights, curvatures, x0)
+
+    if approximate(0.0) <= target:
+        return 0.0
+    floor = 0.5 * float(np.sum(weights * curvatures * variances))
+    if floor >= target:
+        return math.inf
+    hi = 1.0 / float(rates.min())
+    while approximate(hi) > target:
+        hi *= 2.0
+    return float(optimize.brentq(lambda t: approximate(t) - target, 0.0, hi,
+                                 xtol=1e-12 * hi))
+
+
 def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: np.ndarray,
                     x0: float, target: float) -> float:
     """First time ``½ Σ w h (m² + v)`` is below ``target``.
@@ -592,29 +623,16 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
     From the exact moments of the SDDE (:func:`sdde.solvers.moments.model_moments`) when there
     are at most :data:`MAX_SOLVED_MODES` modes and the crossing is within 1000 mean
     delays; otherwise (and for heavy tails) from the rightmost roots
-    (``m² ≈ x0² e^{2 Re z₀ t}``, ``v ≈ v_∞ (1 − e^{2 Re z₀ t})``), which is how the
-    horizon is chosen in the first case too.
+    (:func:`time_below`), which is how the horizon is chosen in the first case too.
     """
     if any(r.regime != "converges" or not math.isfinite(r.decay_rate) for r in modes):
         return math.inf
     h = model.curvatures
     rates = np.array([r.decay_rate for r in modes])
     variances = np.array([r.variance for r in modes])
-
-    def approximate(t: float) -> float:
-        decay = np.exp(-2.0 * rates * t)
-        return float(0.5 * np.sum(weights * h * (x0**2 * decay + variances * (1 - decay))))
-
-    if approximate(0.0) <= target:
-        return 0.0
-    floor = 0.5 * float(np.sum(weights * h * variances))
-    if floor >= target:
-        return math.inf
-    hi = 1.0 / float(rates.min())
-    while approximate(hi) > target:
-        hi *= 2.0
-    guess = float(optimize.brentq(lambda t: approximate(t) - target, 0.0, hi,
-                                  xtol=1e-12 * hi))
+    guess = time_below(rates, variances, weights, h, x0, target)
+    if guess == 0.0 or math.isinf(guess):
+        return guess
     if model.spectrum.n_modes > MAX_SOLVED_MODES or model.kernel.heavy_tailed:
         return guess
     from sdde.solvers.moments import MAX_MODEL_STEPS, model_moments  # numba: only for a target

@@ -203,6 +203,36 @@ def characteristic_roots(
     return roots[:n]
 
 
+def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]:
+    """``−Re z₀`` of the rightmost root (per mean delay), and whether it is exact.
+
+    For exponential/Erlang mixtures without thinning the transform is rational and the
+    rightmost root of ``z Q(z) + κ P(z)`` is the dominant root of the continued
+    characteristic function, exact even left of the law's abscissa (a solution's
+    transform ``N/(z + κφ)`` has no singularity at ``φ``'s poles), found in microseconds.
+    Elsewhere :func:`characteristic_roots`; when it finds no root right of the
+    abscissa ``a`` where ``φ`` is valid, every root lies left of it and the returned rate
+    is the bound ``−a`` (a lower bound on the decay rate; ``False`` second value).
+
+    Examples
+    --------
+    >>> from sdde import delays
+    >>> from sdde.model.kernels import as_kernel
+    >>> k = as_kernel(delays.parse("exponential:mean=1"))   # z² + z + κ = 0
+    >>> rate, exact = dominant_decay_rate(0.16, k)
+    >>> round(rate, 12), exact                               # (1 − √(1 − 4κ)) / 2
+    (0.2, True)
+    """
+    rational = _phase_type_roots(kappa, kernel)
+    if rational.size:
+        return -float(rational.real.max()), True
+    z = characteristic_roots(kappa, kernel, n=1)
+    if z.size:
+        return -float(z[0].real), True
+    _, abscissa = _transform_and_abscissa(kernel, kernel.heavy_tailed)
+    return (-abscissa if math.isfinite(abscissa) else math.nan), False
+
+
 Transform = Callable[[ComplexArray], tuple[ComplexArray, ComplexArray]]
 
 #: Largest polynomial degree the phase-type shortcut solves with ``numpy.roots``.
@@ -218,8 +248,8 @@ def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
     ``−min r_c``; roots there (e.g. ``−1 + κ`` for the exponential at small ``κ``) get
     their guesses here instead. An empty array for any other kernel.
     """
-    components = _phase_type_components(kernel.law) if kernel.trivial else None
-    if not components or sum(k for _, _, k in components) > _MAX_PHASE_TYPE_DEGREE:
+    components = phase_type_components(kernel)
+    if components is None:
         return np.empty(0, dtype=np.complex128)
     poly = np.polynomial.Polynomial
     factors = [poly([rate, 1.0]) ** shape for _, rate, shape in components]
@@ -230,6 +260,20 @@ def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
         numerator = numerator + weight * rate**shape * others
     return np.asarray((poly([0.0, 1.0]) * denominator + kappa * numerator).roots(),
                       dtype=np.complex128)
+
+
+def phase_type_components(kernel: DelayKernel) -> list[tuple[float, float, int]] | None:
+    """``(weight, rate, shape)`` of each phase of a kernel that is an exponential/Erlang
+    mixture without thinning or step weights (mean-delay units), or ``None``.
+
+    With these, ``φ(z) = Σ_c w_c (r_c / (r_c + z))^{k_c}`` is rational and the SDDE is a
+    finite linear system (the linear chain trick). ``None`` beyond
+    :data:`_MAX_PHASE_TYPE_DEGREE` phases in all.
+    """
+    components = _phase_type_components(kernel.law) if kernel.trivial else None
+    if not components or sum(k for _, _, k in components) > _MAX_PHASE_TYPE_DEGREE:
+        return None
+    return components
 
 
 def _phase_type_components(law: DelayLaw) -> list[tuple[float, float, int]] | None:

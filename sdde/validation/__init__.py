@@ -4,10 +4,10 @@ Comparisons of arrival rates, staleness laws, decay rates, stationary variances,
 target and divergence thresholds (``sdde.validate``), the validation table, and the
 simulation report that runs the simulator beside a model's prediction.
 
-Layer 8 of 10. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
-``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature`` and the shared
-``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.sweeps``, ``sdde.cli``
-(docs/architecture.md).
+Layer 9 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
+``sdde.schedule`` and the shared ``sdde._numerics``/``sdde._progress``; it is imported
+by ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).
 """
 
 from __future__ import annotations
