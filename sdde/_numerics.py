@@ -43,6 +43,10 @@ def exprel(w: ComplexArray) -> ComplexArray:
         Same shape as ``w``; exactly 1 where ``w == 0``.
     """
     w = np.asarray(w, dtype=np.complex128)
+    # subnormal parts (|·| < 2.2e-308) overflow numpy's complex division: they are 0 here
+    tiny = np.finfo(np.float64).tiny
+    w = np.where(np.abs(w.real) < tiny, 0.0, w.real) + 1j * np.where(
+        np.abs(w.imag) < tiny, 0.0, w.imag)
     out = np.ones_like(w)
     nz = w != 0
     out[nz] = np.expm1(w[nz]) / w[nz]

@@ -20,7 +20,7 @@ FOLDER = Path(__file__).resolve().parents[1] / "docs" / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
 EXPECTED = {"divergence_thresholds", "staleness_and_run_time", "model_vs_reference",
             "beyond_quadratics", "staleness_models_and_policies", "momentum_and_synchrony",
-            "delay_injection", "sparsification"}
+            "delay_injection", "sparsification", "schedule_my_cluster"}
 
 
 def _execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -239,6 +239,34 @@ class AsyncSGDModel:
             policy = StepPolicy.for_cluster(policy.label, cluster)
         return replace(self, cluster=cluster, policy=policy)
 
+    def with_group_workers(self, group: int, n_workers: int) -> AsyncSGDModel:
+        """The same model with ``n_workers`` workers in worker group ``group`` (0 drops
+        the group; the others keep theirs). Policies built from the cluster's staleness
+        law are rebuilt, as in :meth:`with_workers`.
+
+        Raises
+        ------
+        ValueError
+            For a group index out of range, a negative count, or no worker left.
+        """
+        groups = self.cluster.groups
+        if not 0 <= group < len(groups):
+            raise ValueError(f"group must be in 0..{len(groups) - 1}, got {group!r}")
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int | np.integer) \
+                or n_workers < 0:
+            raise ValueError(f"n_workers must be a whole number >= 0, got {n_workers!r}")
+        kept = [WorkerGroup(workers=int(n_workers) if i == group else g.workers,
+                            delay=g.delay) for i, g in enumerate(groups)
+                if (int(n_workers) if i == group else g.workers) > 0]
+        if not kept:
+            raise ValueError("at least one worker must remain")
+        cluster = Cluster(workers=kept, threshold=self.cluster.threshold,
+                          link=self.cluster.link)
+        policy = self.policy
+        if policy.per_cluster and policy.label is not None:
+            policy = StepPolicy.for_cluster(policy.label, cluster)
+        return replace(self, cluster=cluster, policy=policy)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description of the inputs."""
         return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,

@@ -228,8 +228,8 @@ class Schedule:
         b = self.best
         if not b.binds:
             return ("none: the speed peaks below the cap (a larger learning rate would "
-                    + ("raise the noise floor or" if self.target_loss is not None else "")
-                    + " slow the slowest mode)")
+                    + ("raise the noise floor or " if self.target_loss is not None else "")
+                    + "slow the slowest mode)")
         which = "almost-sure (a run diverges)" if b.limit == "almost-sure" else \
             "mean-square (E θ² grows)"
         return f"the {which} threshold less the {self.margin:.0%} margin"
@@ -560,6 +560,15 @@ def schedule(
         everyone = Candidate(tuple(g.workers for g in groups), None, "constant")
         baseline = search.exact(search.at_lr(everyone, lr))
     front = _front(search, evaluated[:FRONT_CONFIGURATIONS])
+    # a setting found safe under a larger margin is safe under this one: if the front's
+    # learning-rate searches found a better one, it is the answer
+    own = next(p for p in front if p.margin == search.margin)
+    if search.score(own.setting) < search.score(best):
+        found = own.setting
+        bound = found.kappa_ms if found.limit == "mean-square" else found.kappa_as
+        best = replace(found, lr_cap=(1.0 - search.margin) * bound
+                       / (found.n_workers * spectrum.h_max))
+        alternatives = tuple(s for s in alternatives if s.candidate != best.candidate)
     report(1.0)
     cost = SearchCost(configurations=len(search.configurations), kernels=len(search.curves),
                       root_solves=sum(len(c._rates) for c in search.curves.values()),
@@ -636,7 +645,7 @@ def _front(search: _Search, top: list[Setting]) -> tuple[FrontPoint, ...]:
     """Best objective at each margin of :data:`FRONT_MARGINS` over the top configurations
     (``top[0]``, the chosen setting, at the search's own margin)."""
     points = []
-    for m in FRONT_MARGINS:
+    for m in sorted({*FRONT_MARGINS, search.margin}):
         if m == search.margin:
             points.append(FrontPoint(margin=m, value=top[0].value(search.objective),
                                      setting=top[0]))

@@ -36,6 +36,8 @@ from sdde.stability.roots import dominant_decay_rate
 POINTS_PER_DECADE = 12
 #: Fewest gains tabulated for one curve.
 MIN_POINTS = 10
+#: Smallest per-update contraction of the discrete-time table (see DiscreteRateCurve).
+RADIUS_FLOOR = 1e-3
 #: Distinct gains solved directly for a reported speed (:meth:`Configuration.exact_speed`).
 EXACT_MODES = 64
 #: Learning rates tried per decade of the axis before the refinement.
@@ -153,8 +155,10 @@ class DiscreteRateCurve(RateCurve):
         scale = m.cluster.accepted_rate * m.mean_delay
         n = m.n_workers
         radii = np.array([discrete_spectral_radius(float(k) / n, q) for k in kappas])
-        # ρ = 0 (one worker at α = 1: θ ← 0 at once) is clipped to 1e-12 per update
-        rates = -np.log(np.maximum(radii, 1e-12)) * scale
+        # ρ → 0 (one worker at α = 1: θ ← 0 at once) is clipped at 1e-3 per update: a mode
+        # that falls a thousandfold in one update counts as gone, and the learning rates
+        # around 1/h tie instead of one point winning by a logarithmic singularity
+        rates = -np.log(np.maximum(radii, RADIUS_FLOOR)) * scale
         var = np.full(kappas.shape, math.nan)
         if self.with_variance:
             var = np.array([discrete_stationary_variance(float(k) / n, q, 1.0) / n

@@ -236,13 +236,15 @@ def stationary_variance_curve(kappas: FloatArray, kernel: DelayKernel) -> FloatA
     The integrand ``|iω + κ φ(iω)|^{-2}`` needs the kernel's transform on the frequency axis
     only, which does not depend on ``κ``: it is evaluated once on Gauss–Legendre panels cut
     geometrically (8 per decade) from ``κ_min/4`` to ``4κ_max + 4``, where the resonances
-    are, then every 20 up to the far cut ``W``, and reused for all gains. Beyond ``W`` the
-    integrand is ``ω^{-2} (1 + ε)`` with ``|ε| <= 3κ/ω`` (``|φ| <= 1``), so taking ``1/W``
-    for it errs by at most ``1.5 κ/W²``: ``W = 2000 (1 + κ)`` for closed-form transforms as
-    in :func:`stationary_variance`, ``W = 64 (1 + κ_max)`` for quadrature-rule kernels,
-    whose transform costs more at high frequency (an error below ``4e-4/(1 + κ)``; the tests
-    measure the agreement with :func:`stationary_variance`). A gain whose 16- and 32-node
-    sums differ by more than ``1e-8`` relative is computed alone by
+    are, then every 20 (for laws with atoms, whose ``φ(iω)`` never stops oscillating, every
+    ``min(20, 1.25/x₉₉₉)``: a fifth of the period of the 0.999 quantile's delay) up to the
+    far cut ``W``, and reused for all gains. Beyond ``W`` the integrand is ``ω^{-2} (1 +
+    ε)`` with ``|ε| <= 3κ/ω`` (``|φ| <= 1``), so taking ``1/W`` for it errs by at most ``1.5
+    κ/W²``: ``W = 2000 (1 + κ)`` for closed-form transforms as in
+    :func:`stationary_variance`, ``W = 64 (1 + κ_max)`` for quadrature-rule kernels and laws
+    with atoms, whose transform costs more at high frequency (an error below ``4e-4/(1 +
+    κ)``; the tests measure the agreement with :func:`stationary_variance`). A gain whose
+    16- and 32-node sums differ by more than ``1e-8`` relative is computed alone by
     :func:`stationary_variance`. ``inf`` at and beyond ``κ*``.
 
     Examples
@@ -260,14 +262,18 @@ def stationary_variance_curve(kappas: FloatArray, kernel: DelayKernel) -> FloatA
     if not np.any(stable):
         return out
     k = kappa[stable]
-    far = (2000.0 if kernel.fast else 64.0) * (1.0 + float(k.max()))
+    atoms = kernel.law.atoms()[0].size > 0
+    far = (2000.0 if kernel.fast and not atoms else 64.0) * (1.0 + float(k.max()))
     if not kernel.fast:
         kernel.rule(far)
     start = 4.0 * float(k.max()) + 4.0
     decades = math.log10(start / (0.25 * float(k.min())))
+    # atoms never stop oscillating (φ(iω) has period 2π/x in each atom x): panels of at
+    # most a fifth of the period of the 0.999 quantile's; a density's φ(iω) decays
+    step = min(20.0, 1.25 / max(float(kernel.law.quantile(0.999)), 1e-3)) if atoms else 20.0
     cuts = np.unique(np.concatenate([[0.0], np.geomspace(0.25 * float(k.min()), start,
                                                          max(2, math.ceil(8 * decades))),
-                                     np.arange(start, far, 20.0), [far]]))
+                                     np.arange(start, far, step), [far]]))
     cuts = cuts[cuts <= far]
     sums = []
     for order in (16, 32):

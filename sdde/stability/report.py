@@ -32,7 +32,12 @@ from sdde.stability.almost_sure import (
     tabulated_threshold,
 )
 from sdde.stability.mean_field import critical_kappa, stationary_variance
-from sdde.stability.roots import characteristic_roots, unstable_root_count
+from sdde.stability.roots import (
+    characteristic_roots,
+    dominant_decay_rate,
+    dominant_root,
+    unstable_root_count,
+)
 from sdde.stability.thresholds import (
     DivergenceThresholds,
     Regime,
@@ -133,6 +138,38 @@ class DiscreteCheck:
 
 
 @dataclass(frozen=True)
+class GroupLimit:
+    """The worker-count limits of one group of a mixed cluster, the other groups fixed.
+
+    Attributes
+    ----------
+    delay : str
+        The group's round-time law.
+    workers : int
+        Workers the group has now.
+    max_stable : int or None
+        Largest count of this group with which a run converges (0: none; None: not
+        searched).
+    fastest : int or None
+        The count whose slowest mode decays fastest at this learning rate, stability
+        respected (None: unknown).
+    fastest_rate : float
+        That decay rate per time unit.
+    """
+
+    delay: str
+    workers: int
+    max_stable: int | None
+    fastest: int | None
+    fastest_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        return {"delay": self.delay, "workers": self.workers, "max_stable": self.max_stable,
+                "fastest": self.fastest, "fastest_rate": finite_or_none(self.fastest_rate)}
+
+
+@dataclass(frozen=True)
 class StabilityReport:
     """Everything :func:`analyze_stability` found; :meth:`summary` prints it."""
 
@@ -153,6 +190,7 @@ class StabilityReport:
     discrete: DiscreteCheck | None
     warnings: tuple[str, ...] = field(default=())
     loss_tail_index: float | None = None
+    group_limits: tuple[GroupLimit, ...] = ()
 
     @property
     def regime(self) -> Regime:
@@ -200,6 +238,7 @@ class StabilityReport:
             "time_to_target": None if self.time_to_target is None
             else finite_or_none(self.time_to_target),
             "discrete": None if self.discrete is None else self.discrete.to_dict(),
+            "group_limits": [g.to_dict() for g in self.group_limits],
             "modes": [m.to_dict() for m in self.modes], "warnings": list(self.warnings),
         }
 
@@ -241,6 +280,12 @@ class StabilityReport:
             ("max stable workers", "—" if self.max_stable_workers is None
              else _count(self.max_stable_workers)),
         ]
+        for g in self.group_limits:
+            rows.append((f"  group {g.workers} × {g.delay}",
+                         f"max stable {'—' if g.max_stable is None else _count(g.max_stable)}"
+                         f" of this group (others fixed); fastest "
+                         + ("unknown" if g.fastest is None else
+                            f"{g.fastest} (decay rate {_num(g.fastest_rate)}/time)")))
         if self.optimal_workers is not None:
             rows.append(("fastest worker count", f"{self.optimal_workers} (slowest-mode decay "
                                                  f"rate {_num(self.optimal_decay_rate)}/time)"))
@@ -353,6 +398,8 @@ def analyze_stability(
     max_lr = thresholds.almost_sure.kappa / (model.n_workers * h_max)
     max_workers = _max_stable_workers(model, server)
     report_progress(0.5)
+    limits = tuple(group_limits(model)) if (optimise_workers and server
+                                           and len(model.cluster.groups) > 1) else ()
     optimal, best_rate = (None, math.nan)
     if optimise_workers and len(model.cluster.groups) == 1 and max_workers:
         optimal, best_rate = _optimal_workers(model, max_workers)
@@ -381,7 +428,8 @@ def analyze_stability(
         max_stable_lr=max_lr, max_stable_workers=max_workers, optimal_workers=optimal,
         optimal_decay_rate=best_rate, decay_rate=decay, heavy_tailed=kernel.heavy_tailed,
         loss_floor=loss_floor, target_loss=target_loss, time_to_target=time_to_target,
-        discrete=check, warnings=tuple(warnings), loss_tail_index=tail)
+        discrete=check, warnings=tuple(warnings), loss_tail_index=tail,
+        group_limits=limits)
 
 
 def _loss_tail_index(model: AsyncSGDModel, thresholds: DivergenceThresholds,
@@ -416,7 +464,8 @@ def _solve_modes(model: AsyncSGDModel, kappa_star: float,
     roots: dict[int, complex | None] = {}
     for i in solved:
         z = characteristic_roots(float(kappas[i]), kernel, n=2)
-        roots[i] = complex(z[0]) if z.size else None
+        # none right of the abscissa: a rational kernel's continued root is still exact
+        roots[i] = complex(z[0]) if z.size else dominant_root(float(kappas[i]), kernel)
     for i, (h, kappa) in enumerate(zip(model.curvatures, kappas, strict=True)):
         count = unstable_root_count(float(kappa), kernel)
         regime = thresholds.regime(float(kappa))
@@ -571,6 +620,85 @@ def _optimal_workers(model: AsyncSGDModel, max_workers: int) -> tuple[int | None
                                  lo, hi)
         best = max((best, best_n), key=score)
     return best, rates[best]
+
+
+#: Counts of one group tried for its fastest count (all up to this, else a geometric grid).
+GROUP_CANDIDATES = 12
+
+
+def group_limits(model: AsyncSGDModel) -> list[GroupLimit]:
+    """Per group of a mixed cluster, the others fixed: the largest stable count of the
+    group (``η n h_max < κ_as``, the server's almost-sure threshold at
+    :data:`SEARCH_REL_TOL`, by doubling and bisection up to :data:`MAX_WORKERS`) and the
+    count whose slowest mode decays fastest at this learning rate (the rightmost root at
+    the extreme curvatures, over all counts up to :data:`GROUP_CANDIDATES` or a
+    geometric grid refined around its best)."""
+    out = []
+    h_max = model.spectrum.h_max
+    for gi, group in enumerate(model.cluster.groups):
+        others = model.n_workers - group.workers
+
+        def variant(m: int, gi: int = gi) -> AsyncSGDModel:
+            return model.with_group_workers(gi, m)
+
+        def stable(m: int) -> bool:
+            v = variant(m)
+            policy = None if v.policy.is_constant else v.policy
+            kappa_as = almost_sure_threshold(v.cluster, policy, rel_tol=SEARCH_REL_TOL).kappa
+            return bool(model.lr * v.n_workers * h_max < kappa_as)
+
+        top = _largest_true(stable, 0 if others > 0 else 1)
+        fastest, rate = None, math.nan
+        if top is not None and top >= (0 if others > 0 else 1):
+            lo = 0 if others > 0 else 1
+            if top - lo + 1 <= GROUP_CANDIDATES:
+                candidates = list(range(lo, top + 1))
+            else:
+                candidates = sorted({lo, top, *np.geomspace(max(lo, 1), top,
+                                                            GROUP_CANDIDATES).round()
+                                     .astype(int).tolist()})
+            rates = {m: _fast_slowest_rate(variant(m)) for m in candidates}
+            best = max(rates, key=lambda m: (rates[m] if math.isfinite(rates[m])
+                                             else -math.inf, -m))
+            i = candidates.index(best)
+            a, b = candidates[max(i - 1, 0)], candidates[min(i + 1, len(candidates) - 1)]
+            if b - a > 2:
+                def rate_at(m: int, rates: dict[int, float] = rates) -> float:
+                    return rates.setdefault(m, _fast_slowest_rate(variant(m)))
+
+                best_m = _integer_golden(rate_at, a, b)
+                best = max((best, best_m), key=lambda m: rates[m])
+            if math.isfinite(rates[best]):
+                fastest, rate = best, rates[best]
+        out.append(GroupLimit(delay=str(group.delay), workers=group.workers,
+                              max_stable=top, fastest=fastest, fastest_rate=rate))
+    return out
+
+
+def _largest_true(pred: Any, lo: int) -> int | None:
+    """Largest ``m`` in ``lo..MAX_WORKERS`` with ``pred(m)``, for a ``pred`` true up to some
+    point (doubling, then bisection); ``lo − 1`` if ``pred(lo)`` fails (0 for ``lo`` 1)."""
+    if not pred(lo):
+        return max(lo - 1, 0) if lo > 0 else None
+    a, b = lo, max(2 * lo, 1)
+    while b <= MAX_WORKERS and pred(b):
+        a, b = b, 2 * b
+    if b > MAX_WORKERS:
+        return MAX_WORKERS
+    while b - a > 1:
+        mid = (a + b) // 2
+        a, b = (mid, b) if pred(mid) else (a, mid)
+    return a
+
+
+def _fast_slowest_rate(model: AsyncSGDModel) -> float:
+    """:func:`_slowest_rate` of a model as it stands, by :func:`dominant_decay_rate`
+    (rational roots for exponential/Erlang mixtures; the abscissa bound where every root
+    lies left of it)."""
+    kappas = model.kappas
+    rates = [dominant_decay_rate(k, model.kernel)[0] / model.mean_delay
+             for k in {float(kappas[0]), float(kappas[-1])}]
+    return min(rates)
 
 
 def _integer_golden(f: Any, lo: int, hi: int) -> int:

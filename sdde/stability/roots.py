@@ -12,6 +12,7 @@ the closed right half-plane as the certificate of stability. ``theory/stability.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Literal
@@ -203,16 +204,31 @@ def characteristic_roots(
     return roots[:n]
 
 
-def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]:
-    """``−Re z₀`` of the rightmost root (per mean delay), and whether it is exact.
+def dominant_root(kappa: float, kernel: DelayKernel) -> complex | None:
+    """The rightmost root of ``z + κ φ(z) = 0`` (positive imaginary part of a pair), or
+    None when none lies right of the abscissa where ``φ`` is valid.
 
     For exponential/Erlang mixtures without thinning the transform is rational and the
     rightmost root of ``z Q(z) + κ P(z)`` is the dominant root of the continued
     characteristic function, exact even left of the law's abscissa (a solution's
     transform ``N/(z + κφ)`` has no singularity at ``φ``'s poles), found in microseconds.
-    Elsewhere :func:`characteristic_roots`; when it finds no root right of the
-    abscissa ``a`` where ``φ`` is valid, every root lies left of it and the returned rate
-    is the bound ``−a`` (a lower bound on the decay rate; ``False`` second value).
+    Elsewhere :func:`characteristic_roots`.
+    """
+    rational = _phase_type_roots(kappa, kernel)
+    if rational.size:
+        top = rational[rational.real >= rational.real.max() - 1e-12 * (1 + abs(
+            rational.real.max()))]
+        return complex(top[np.argmax(top.imag)])
+    z = characteristic_roots(kappa, kernel, n=1)
+    return complex(z[0]) if z.size else None
+
+
+def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]:
+    """``−Re z₀`` of the rightmost root (per mean delay), and whether it is exact.
+
+    :func:`dominant_root`; when there is none right of the abscissa ``a`` where ``φ`` is
+    valid, every root lies left of it and the returned rate is the bound ``−a`` (a lower
+    bound on the decay rate; ``False`` second value).
 
     Examples
     --------
@@ -223,12 +239,9 @@ def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]
     >>> round(rate, 12), exact                               # (1 − √(1 − 4κ)) / 2
     (0.2, True)
     """
-    rational = _phase_type_roots(kappa, kernel)
-    if rational.size:
-        return -float(rational.real.max()), True
-    z = characteristic_roots(kappa, kernel, n=1)
-    if z.size:
-        return -float(z[0].real), True
+    z = dominant_root(kappa, kernel)
+    if z is not None:
+        return -z.real, True
     _, abscissa = _transform_and_abscissa(kernel, kernel.heavy_tailed)
     return (-abscissa if math.isfinite(abscissa) else math.nan), False
 
@@ -251,6 +264,17 @@ def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
     components = phase_type_components(kernel)
     if components is None:
         return np.empty(0, dtype=np.complex128)
+    z_denominator, numerator = _phase_type_polynomials(tuple(components))
+    coefficients = z_denominator.copy()
+    coefficients[: numerator.size] += kappa * numerator
+    return np.asarray(np.polynomial.polynomial.polyroots(coefficients), dtype=np.complex128)
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_type_polynomials(components: tuple[tuple[float, float, int], ...]
+                            ) -> tuple[FloatArray, FloatArray]:
+    """Coefficients (ascending) of ``z Q(z)`` and ``P(z)`` with ``φ = P/Q``: built once
+    per kernel, then every gain is one companion-matrix eigenvalue problem."""
     poly = np.polynomial.Polynomial
     factors = [poly([rate, 1.0]) ** shape for _, rate, shape in components]
     denominator = math.prod(factors, start=poly([1.0]))
@@ -258,8 +282,8 @@ def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
     for i, (weight, rate, shape) in enumerate(components):
         others = math.prod((f for j, f in enumerate(factors) if j != i), start=poly([1.0]))
         numerator = numerator + weight * rate**shape * others
-    return np.asarray((poly([0.0, 1.0]) * denominator + kappa * numerator).roots(),
-                      dtype=np.complex128)
+    return ((poly([0.0, 1.0]) * denominator).coef.astype(np.float64),
+            numerator.coef.astype(np.float64))
 
 
 def phase_type_components(kernel: DelayKernel) -> list[tuple[float, float, int]] | None:

@@ -87,7 +87,7 @@ def test_one_worker_table_is_the_exact_recursion():
     model = _model("exponential:mean=2", n=1)
     curve = DiscreteRateCurve(model, with_variance=True)
     grid, rates, _, var = curve.tables(0.01, 1.5)
-    inside = np.abs(1 - grid) > 1e-9  # α = 1: θ ← 0 at once, clipped to 1e-12 per update
+    inside = np.abs(1 - grid) > 1e-3  # near α = 1 (θ ← 0 at once) the table is clipped
     assert rates[inside] == pytest.approx(-np.log(np.abs(1 - grid[inside])), rel=1e-9)
     stable = grid < 1.99
     assert var[stable] == pytest.approx(1 / (1 - (1 - grid[stable]) ** 2), rel=1e-6)

@@ -74,12 +74,13 @@ def _thinned_mixture() -> AsyncSGDModel:
 ], ids=["lognormal", "shifted-exp", "two-point", "thinned-mixture"])
 def test_variance_curve_is_stationary_variance(kernel):
     """The one-pass curve differs from the adaptive integral by its far cut, at most
-    ``1.5 κ/W²`` absolute (W = 64(1 + κ_max) for rule kernels, 2000(1 + κ) otherwise), and
+    ``1.5 κ/W²`` absolute (W = 64(1 + κ_max) for rule kernels and atoms, else 2000(1 + κ)),
     by its quadrature: a gain is accepted when the 16- and 32-node sums agree to 1e-8
     relative, so it is trusted to a few 1e-8 (3e-8 allowed; 1.1e-8 is the largest seen)."""
-    kappas = np.geomspace(0.004, 0.8 * min(critical_kappa(kernel), 5.0), 9)
+    kappas = np.geomspace(0.004, 0.8 * min(critical_kappa(kernel), 5.0), 4)
     curve = stationary_variance_curve(kappas, kernel)
-    far = (2000.0 if kernel.fast else 64.0) * (1.0 + kappas.max())
+    atoms = kernel.law.atoms()[0].size > 0
+    far = (2000.0 if kernel.fast and not atoms else 64.0) * (1.0 + kappas.max())
     for kappa, value in zip(kappas, curve, strict=True):
         exact = stationary_variance(float(kappa), kernel)
         assert abs(value - exact) <= 1.5 * kappa / far**2 + 3e-8 * exact

@@ -306,3 +306,50 @@ def test_discrete_check_memory_heavy_tailed() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr[-400:]
+
+
+def test_group_limits_sit_on_the_servers_threshold():
+    """Each group's largest stable count is stable and one more is not, by the same
+    almost-sure threshold the verdict uses; the fastest count is stable and at least as
+    fast as the counts beside it."""
+    from sdde.cluster.cluster import WorkerGroup
+    from sdde.stability.almost_sure import almost_sure_threshold
+    from sdde.stability.report import SEARCH_REL_TOL, _fast_slowest_rate, group_limits
+
+    fast, slow = delays.parse("gamma:shape=4,mean=1"), delays.parse("exponential:mean=3")
+    model = AsyncSGDModel(lr=0.1, spectrum=HessianSpectrum.parse("0.5:2:3:log"),
+                          cluster=Cluster(workers=[WorkerGroup(workers=6, delay=fast),
+                                                   WorkerGroup(workers=2, delay=slow)]))
+
+    def stable(v):
+        kappa_as = almost_sure_threshold(v.cluster, rel_tol=SEARCH_REL_TOL).kappa
+        return model.lr * v.n_workers * model.spectrum.h_max < kappa_as
+
+    limits = group_limits(model)
+    assert [g.workers for g in limits] == [6, 2]
+    for gi, g in enumerate(limits):
+        assert g.max_stable is not None and g.fastest is not None
+        assert stable(model.with_group_workers(gi, g.max_stable))
+        assert not stable(model.with_group_workers(gi, g.max_stable + 1))
+        assert g.fastest <= g.max_stable
+        for m in (g.fastest - 1, g.fastest + 1):
+            if 0 <= m <= g.max_stable and m + model.n_workers - g.workers > 0:
+                assert _fast_slowest_rate(model.with_group_workers(gi, m)) <= \
+                    g.fastest_rate * (1 + 1e-12)
+
+
+def test_with_group_workers_changes_one_group():
+    from sdde.cluster.cluster import WorkerGroup
+
+    fast, slow = delays.parse("gamma:shape=4,mean=1"), delays.parse("exponential:mean=3")
+    model = AsyncSGDModel(lr=0.1, spectrum=HessianSpectrum.parse("1"),
+                          cluster=Cluster(workers=[WorkerGroup(workers=6, delay=fast),
+                                                   WorkerGroup(workers=2, delay=slow)]))
+    assert [g.workers for g in model.with_group_workers(1, 5).cluster.groups] == [6, 5]
+    assert [str(g.delay) for g in model.with_group_workers(0, 0).cluster.groups] == [
+        str(slow)]
+    for args in ((2, 1), (0, -1)):
+        with pytest.raises(ValueError):
+            model.with_group_workers(*args)
+    with pytest.raises(ValueError, match="at least one worker"):
+        model.with_group_workers(0, 0).with_group_workers(0, 0)
