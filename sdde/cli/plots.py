@@ -522,8 +522,13 @@ def plot_schedule_subsets(schedule: Schedule, *, ax: Axes | None = None) -> Axes
         x = np.array([s.n_workers for s in base])
         y = values
         xlabel, ylabel = "workers used", schedule.objective
-    points = ax.scatter(x[finite], y[finite], c=values[finite], cmap="viridis_r"
-                        if schedule.objective == "time to target" else "viridis", s=40)
+    from matplotlib.colors import LogNorm
+
+    shown = values[finite]
+    points = ax.scatter(x[finite], y[finite], c=shown, cmap="viridis_r"
+                        if schedule.objective == "time to target" else "viridis", s=40,
+                        norm=LogNorm(vmin=shown.min(), vmax=shown.max())
+                        if shown.size and shown.min() > 0 else None)
     ax.figure.colorbar(points, ax=ax, label=schedule.objective)
     if np.any(~finite):
         ax.scatter(x[~finite], y[~finite], marker="x", color="0.5", label="never reaches it")
