@@ -16,11 +16,11 @@ Run: ``.venv/bin/python benchmarks/bench_schedule.py``. Prints:
 from __future__ import annotations
 
 import math
-import statistics
 import subprocess
 import time
 
 import numpy as np
+from _common import median_time
 
 from sdde import HessianSpectrum, delays
 from sdde._numerics import invert_monotone
@@ -37,12 +37,8 @@ COMMAND = [".venv/bin/sdde-analyze", "--workers", "24:gamma:shape=4,mean=1",
 
 def command_seconds(repeats: int = 3) -> float:
     subprocess.run(COMMAND, check=True, capture_output=True)  # warm the numba cache
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        subprocess.run(COMMAND, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return median_time(lambda: subprocess.run(COMMAND, check=True, capture_output=True),
+                       repeats)
 
 
 def brute_force() -> tuple[float, float, Candidate]:

@@ -135,8 +135,6 @@ def write_plots(directory: str | Path, *, chart: StabilityChart | None,
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     drawings: list[tuple[str, Any]] = [] if chart is None else [
@@ -148,9 +146,17 @@ def write_plots(directory: str | Path, *, chart: StabilityChart | None,
         ("loss.png", lambda ax: plot_loss(t, predicted_loss, simulated=simulated_loss,
                                           target=target, ax=ax)),
     ]
+    return _save_each(out, drawings, (6.0, 4.2))
+
+
+def _save_each(out: Path, drawings: Sequence[tuple[str, Any]],
+               size: tuple[float, float]) -> list[Path]:
+    """Draw each ``(name, draw(ax))`` on its own figure and save it as ``out/name``."""
+    import matplotlib.pyplot as plt
+
     paths = []
     for name, draw in drawings:
-        fig = plt.figure(figsize=(6.0, 4.2))
+        fig = plt.figure(figsize=size)
         draw(fig.add_subplot())
         fig.tight_layout()
         path = out / name
@@ -548,18 +554,9 @@ def write_schedule_plots(directory: str | Path, schedule: Schedule) -> list[Path
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, draw in (("schedule_front.png", plot_schedule_front),
-                       ("schedule_subsets.png", plot_schedule_subsets)):
-        fig = plt.figure(figsize=(6.4, 4.6))
-        draw(schedule, ax=fig.add_subplot())
-        fig.tight_layout()
-        path = out / name
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths
+    return _save_each(out, [
+        ("schedule_front.png", lambda ax: plot_schedule_front(schedule, ax=ax)),
+        ("schedule_subsets.png", lambda ax: plot_schedule_subsets(schedule, ax=ax))],
+        (6.4, 4.6))

@@ -61,6 +61,8 @@ VARIANT_SUBSETS = 1
 PATTERN_STARTS = 3
 #: Staleness quantiles at which ``thresholds="auto"`` places the cut-offs.
 AUTO_CUTOFF_LEVELS = (0.9, 0.99)
+#: The largest gain searched where no threshold exists (every push dropped, or none found).
+NO_THRESHOLD_KAPPA = 1e3
 #: Leading settings re-solved without the table and re-ranked.
 EXACT_SETTINGS = 8
 #: Margins of the speed-against-margin front.
@@ -367,20 +369,15 @@ class _Search:
         model = conf.model
         h_max = float(model.curvatures[-1])
         out: Setting | None = None
-        if math.isfinite(bound) and bound > 0 and model.cluster.accepted_rate > 0:
-            cap = (1.0 - m) * bound / (model.n_workers * h_max)
+        if bound > 0 and model.cluster.accepted_rate > 0:
+            # no threshold (bound = inf): the cap is where the rate table ends, the rate
+            # peaks far below it
+            cap = ((1.0 - m) * bound if math.isfinite(bound) else NO_THRESHOLD_KAPPA) / (
+                model.n_workers * h_max)
             known = self.settings.get(c)
             speed = conf.best_lr(cap, target_loss=self.target_loss,
                                  initial_error=self.initial_error,
                                  hints=() if known is None else (known.lr,))
-            out = Setting(candidate=c, n_workers=model.n_workers, lr=speed.lr, lr_cap=cap,
-                          kappa_max=speed.lr * model.n_workers * h_max, kappa_as=kappa_as,
-                          kappa_as_half_width=hw, kappa_ms=kappa_ms, limit=limit, speed=speed)
-        elif model.cluster.accepted_rate > 0 and math.isinf(bound):
-            # no threshold: the cap is where the rate table ends (the rate peaks far below)
-            cap = 1e3 / (model.n_workers * h_max)
-            speed = conf.best_lr(cap, target_loss=self.target_loss,
-                                 initial_error=self.initial_error)
             out = Setting(candidate=c, n_workers=model.n_workers, lr=speed.lr, lr_cap=cap,
                           kappa_max=speed.lr * model.n_workers * h_max, kappa_as=kappa_as,
                           kappa_as_half_width=hw, kappa_ms=kappa_ms, limit=limit, speed=speed)
@@ -571,7 +568,7 @@ def schedule(
         alternatives = tuple(s for s in alternatives if s.candidate != best.candidate)
     report(1.0)
     cost = SearchCost(configurations=len(search.configurations), kernels=len(search.curves),
-                      root_solves=sum(len(c._rates) for c in search.curves.values()),
+                      root_solves=sum(c.solves for c in search.curves.values()),
                       pushes=search.pushes, seconds=time.perf_counter() - started)
     return Schedule(groups=tuple(groups), objective=search.objective, target_loss=target_loss,
                     margin=float(margin), best=best, alternatives=alternatives,

@@ -62,6 +62,11 @@ class RateCurve:
     _span: tuple[float, float] | None = None
     _interpolants: tuple[Any, Any, float, bool] | None = None
 
+    @property
+    def solves(self) -> int:
+        """Gains solved so far (roots, and variances when asked for)."""
+        return len(self._rates)
+
     def _grid(self, lo: float, hi: float) -> FloatArray:
         a, b = math.floor(math.log10(lo) * POINTS_PER_DECADE), math.ceil(
             math.log10(hi) * POINTS_PER_DECADE)

@@ -560,17 +560,7 @@ def _max_stable_workers(model: AsyncSGDModel, server: bool = True) -> int | None
         variant = model.with_workers(n)
         return bool(variant.kappas[-1] < critical_kappa(variant.kernel))
 
-    if not stable(1):
-        return 0
-    lo, hi = 1, 2
-    while hi <= MAX_WORKERS and stable(hi):
-        lo, hi = hi, 2 * hi
-    if hi > MAX_WORKERS:
-        return MAX_WORKERS
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if stable(mid) else (lo, mid)
-    return lo
+    return _largest_true(stable, 1)
 
 
 def _slowest_rate(model: AsyncSGDModel, n: int) -> float:
@@ -677,7 +667,8 @@ def group_limits(model: AsyncSGDModel) -> list[GroupLimit]:
 
 def _largest_true(pred: Any, lo: int) -> int | None:
     """Largest ``m`` in ``lo..MAX_WORKERS`` with ``pred(m)``, for a ``pred`` true up to some
-    point (doubling, then bisection); ``lo − 1`` if ``pred(lo)`` fails (0 for ``lo`` 1)."""
+    point (doubling, then bisection); ``lo − 1`` if ``pred(lo)`` fails (None for ``lo`` 0).
+    """
     if not pred(lo):
         return max(lo - 1, 0) if lo > 0 else None
     a, b = lo, max(2 * lo, 1)
