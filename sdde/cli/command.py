@@ -453,6 +453,7 @@ def _planned_sweep(args: argparse.Namespace, model: AsyncSGDModel) -> tuple[Any,
     """The --out sweep's analysis and grid, checked before any long work starts."""
     from pathlib import Path
 
+    from sdde.sweeps._store import check_output
     from sdde.sweeps.analyses import SimulationAnalysis, StabilityAnalysis
     from sdde.sweeps.engine import check_sweep
 
@@ -464,8 +465,13 @@ def _planned_sweep(args: argparse.Namespace, model: AsyncSGDModel) -> tuple[Any,
         plan = check_sweep(analysis, grid, executor=args.scheduler, seed=args.seed)
     except ValueError as exc:
         raise UsageError(f"--sweep: {exc}") from None
-    if not Path(args.out).resolve().parent.is_dir():
-        raise UsageError(f"--out: directory {str(Path(args.out).parent)!r} does not exist")
+    out = Path(args.out)
+    # the chunks and the file each hold every output at every point (8 bytes at most)
+    n_bytes = 2 * plan.points * len(analysis.outputs) * 8
+    try:
+        check_output(out, out.parent / f"{out.name}.parts", n_bytes)
+    except ValueError as exc:
+        raise UsageError(f"--out: {exc}") from None
     return analysis, grid, plan.chunks
 
 
@@ -475,25 +481,46 @@ def _sweep_to_file(args: argparse.Namespace, analysis: Any, grid: dict, chunks: 
     import time
     from pathlib import Path
 
+    from sdde.sweeps._store import SweepWriteError, write_dataset
     from sdde.sweeps.engine import sweep
 
     out = Path(args.out)
     store = out.with_name(out.name + ".parts")
+
+    def note(text: str) -> None:
+        print(f"{PROG}: note: {text}", file=sys.stderr)
+
+    def write_failed(exc: SweepWriteError) -> UsageError:
+        return UsageError(f"--out: cannot write {exc.filename!r}: {exc.strerror}; the "
+                          f"finished chunks are kept in {str(store)!r} for resuming: free "
+                          "some space (or restore access) and run the same command again")
+
     bar = _progress_bar(f"sweep ({analysis.name}, chunks)", args)
     bar.total = chunks
     start = time.monotonic()
     try:
         dataset = sweep(analysis, grid, executor=args.scheduler, store=store, seed=args.seed,
-                        progress=bar)
+                        progress=bar, notice=note)
     except ValueError as exc:
         raise UsageError(f"--sweep: {exc}") from None
+    except SweepWriteError as exc:
+        raise write_failed(exc) from None
+    except OSError as exc:
+        if not isinstance(args.scheduler, str):
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__  # Dask's, on one line
+        raise UsageError(f"--scheduler: {reason}; start the scheduler, or drop --scheduler "
+                         "to run on this machine") from None
     except KeyboardInterrupt:
         print(f"{PROG}: finished chunks are kept in {store}: run the same command again "
               "to resume", file=sys.stderr)
         raise
     finally:
         bar.close()
-    dataset.to_netcdf(out)
+    try:
+        write_dataset(dataset, out)
+    except SweepWriteError as exc:
+        raise write_failed(exc) from None
     shutil.rmtree(store, ignore_errors=True)
     return {"path": str(out), "analysis": analysis.name, "sizes": dict(dataset.sizes),
             "points": int(dataset[next(iter(dataset.data_vars))].size),

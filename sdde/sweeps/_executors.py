@@ -4,11 +4,19 @@ Every backend takes the same picklable task, ``run_chunk(job, chunk_index)``, an
 ``(chunk_index, outputs)`` as chunks finish, in whatever order they finish. Results do
 not depend on the backend: each grid point draws from its own random stream, derived from
 the seed and the point's coordinates alone (:func:`sdde.sweeps.engine.point_key`).
+
+The local pool's processes end with the process that started them, even when it is
+killed (``SIGKILL``) and cannot shut the pool down: see :func:`_end_with_parent`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any
@@ -20,6 +28,10 @@ Task = Callable[[int], dict[str, np.ndarray]]
 
 #: Scheduler address prefixes that mean "a dask.distributed scheduler".
 DASK_PREFIXES = ("dask://", "tcp://", "tls://", "ucx://", "inproc://")
+#: Linux ``prctl`` option: the signal a process gets when its parent ends.
+PR_SET_PDEATHSIG = 1
+#: Seconds between two checks of a pool process's watchdog that its parent is alive.
+WATCHDOG_INTERVAL = 1.0
 
 
 def describe(executor: Any) -> str:
@@ -87,7 +99,8 @@ def run_chunks(task: Task, chunks: Iterable[int], executor: Any
         return
     if executor is None or executor == "processes" or isinstance(executor, int):
         workers = executor if isinstance(executor, int) else (os.cpu_count() or 1)
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                   initializer=_end_with_parent, initargs=(os.getpid(),))
         try:
             yield from _from_executor(pool, task, todo)
         except BaseException:  # Ctrl-C or a failed chunk: do not wait for the others
@@ -102,6 +115,52 @@ def run_chunks(task: Task, chunks: Iterable[int], executor: Any
         yield from _from_dask_client(executor, task, todo)
         return
     yield from _from_executor(executor, task, todo)
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this process when the sweep's process ends.
+
+    A pool process waits for tasks on a pipe whose other end it inherited, so it would
+    wait forever once its parent is killed (``SIGKILL`` leaves no chance to shut the pool
+    down). On Linux the kernel sends it ``SIGTERM`` when its parent ends
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread checks every
+    :data:`WATCHDOG_INTERVAL` seconds that the parent is still there and ends the process
+    otherwise.
+
+    Parameters
+    ----------
+    parent_pid : int
+        The process id of the process that runs the sweep.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the watchdog remains
+            pass
+    direct_parent = os.getppid()  # the sweep's process, or a fork server it started
+
+    def orphaned() -> bool:
+        if os.getppid() != direct_parent:  # re-parented: the parent has ended
+            return True
+        if sys.platform == "win32":  # os.kill would terminate the parent there
+            return False
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by someone else (the pid was reused)
+            return False
+        return False
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(WATCHDOG_INTERVAL)
+        os._exit(1)
+
+    if orphaned():  # the parent ended before this process got here
+        os._exit(1)
+    threading.Thread(target=watch, name="sdde-parent-watchdog", daemon=True).start()
 
 
 def _from_executor(pool: Executor, task: Task, todo: list[int]

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +210,8 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
           executor: Any = None, store: str | Path | None = None, seed: int = 0,
           chunk_size: int | None = None,
           outputs: Mapping[str, str] | Sequence[str] | None = None,
-          progress: ProgressCallback | None = None) -> xr.Dataset:
+          progress: ProgressCallback | None = None,
+          notice: Callable[[str], None] | None = None) -> xr.Dataset:
     """Run an analysis at every point of a grid; return the labelled results.
 
     Parameters
@@ -231,7 +233,8 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
     store : str or Path, optional
         A directory where each finished chunk is saved at once. Restarted with the same
         arguments after an interruption, the sweep loads the saved chunks and computes
-        only the others.
+        only the others (and any stored chunk it cannot read: a truncated or corrupt
+        file, reported through ``notice``).
     seed : int
         Every grid point draws from ``SeedSequence(seed, spawn_key=point_key(point))``,
         keyed on its coordinates: the dataset does not depend on the executor, the number
@@ -244,6 +247,9 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
         For a plain function: the names it returns (or name -> units).
     progress : callable, optional
         Called with the fraction of chunks done.
+    notice : callable, optional
+        Called with one line for each stored chunk that was unreadable and is computed
+        again; by default each becomes a ``UserWarning``.
 
     Returns
     -------
@@ -256,6 +262,9 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
     ------
     ValueError
         For a bad grid, executor or store, before any work starts.
+    sdde.sweeps._store.SweepWriteError
+        An ``OSError`` naming the chunk file, if a finished chunk cannot be saved in
+        ``store`` (disk full, permission lost); the chunks saved before are kept.
 
     Examples
     --------
@@ -279,7 +288,7 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
     chunk_store = None if store is None else ChunkStore(store, manifest)
     results: dict[int, dict[str, np.ndarray]] = {}
     if chunk_store is not None:
-        results = {i: chunk_store.load(i) for i in sorted(chunk_store.done()) if i < n_chunks}
+        results = _load_chunks(chunk_store, job, n_chunks, notice)
     todo = [i for i in range(n_chunks) if i not in results]
     if progress is not None:
         progress(len(results) / n_chunks)
@@ -291,6 +300,23 @@ def sweep(fn: Analysis | Callable[..., Any], grid: Mapping[str, Sequence[Any]], 
         if progress is not None:
             progress(len(results) / n_chunks)
     return _dataset(analysis, coords, task_dims, vec_dims, results, defaults, int(seed))
+
+
+def _load_chunks(store: ChunkStore, job: _Job, n_chunks: int,
+                 notice: Callable[[str], None] | None) -> dict[int, dict[str, np.ndarray]]:
+    """The readable chunks of ``store``; each unreadable one is reported and left to run."""
+    results: dict[int, dict[str, np.ndarray]] = {}
+    for index in sorted(i for i in store.done() if i < n_chunks):
+        outputs = store.load(index, names=job.analysis.outputs, length=len(job.points(index)))
+        if outputs is not None:
+            results[index] = outputs
+            continue
+        text = f"chunk {index} in {store.path} was unreadable and is computed again"
+        if notice is None:
+            warnings.warn(text, UserWarning, stacklevel=3)
+        else:
+            notice(text)
+    return results
 
 
 def _dataset(analysis: Analysis, coords: dict[str, list[Any]], task_dims: tuple[str, ...],
