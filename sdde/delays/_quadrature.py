@@ -97,5 +97,11 @@ def _panel_edges(law: DelayLaw, lo: float, hi: float, sqrt_step: float,
     edges = np.concatenate([grid, *extra])
     edges = edges[np.isfinite(edges) & (edges >= lo) & (edges <= hi)]
     edges = np.unique(edges)
-    # Drop edges within a few ulps of the previous one: such panels carry nothing.
-    return edges[np.concatenate([[True], np.diff(edges) > 8 * np.spacing(edges[1:])])]
+    # Drop edges within a few ulps of the previous one: such panels carry nothing. The
+    # last edge is ``hi`` itself, whatever was dropped before it (a law narrower than a
+    # few thousand ulps would otherwise lose the mass of its last panel).
+    kept = edges[np.concatenate([[True], np.diff(edges) > 8 * np.spacing(edges[1:])])]
+    if kept.size == 1:
+        return np.array([lo, hi]) if hi > lo else kept
+    kept[-1] = edges[-1]
+    return kept

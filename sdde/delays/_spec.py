@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sdde.delays._base import DelayLaw, require_finite
 from sdde.delays._composite import Empirical, _check_two_point, shifted_exponential, two_point
+from sdde.delays._contract import check_law, check_times
 from sdde.delays._families import (
     Deterministic,
     Exponential,
@@ -144,7 +145,10 @@ def parse(spec: str) -> DelayLaw:
     ------
     ValueError
         One line naming what is wrong (unknown family, unknown or missing key, a value
-        out of range) and what is accepted instead.
+        out of range) and what is accepted instead. Besides the laws' own limits, the
+        input contract of :mod:`sdde.delays._contract` applies: times in
+        ``[1e-9, 1e9]`` and shape parameters where the tail is still observable
+        (``docs/contract_delays.md``).
 
     Examples
     --------
@@ -162,7 +166,9 @@ def parse(spec: str) -> DelayLaw:
     if family == "trace":
         if not rest.strip():
             raise ValueError("trace: give a file of durations, e.g. 'trace:durations.txt'")
-        return Empirical.from_file(rest.strip())
+        law = Empirical.from_file(rest.strip())
+        check_law(family, {}, law)
+        return law
     if family not in _FAMILIES:
         raise ValueError(
             f"unknown delay family {name!r}; valid families: {', '.join(families())}"
@@ -172,7 +178,10 @@ def parse(spec: str) -> DelayLaw:
     for form in forms:
         if form.matches(set(values)):
             kwargs = {**form.optional, **values}
-            return form.build(**kwargs)
+            check_times(family, kwargs)
+            built = form.build(**kwargs)
+            check_law(family, kwargs, built)
+            return built
     valid = " | ".join(form.usage(family) for form in forms)
     raise ValueError(
         f"{family}: cannot use keys {sorted(values) or '(none)'}; valid forms: {valid}"
