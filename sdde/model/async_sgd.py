@@ -23,6 +23,7 @@ import numpy as np
 from sdde._numerics import FloatArray
 from sdde.cluster.cluster import Cluster, WorkerGroup
 from sdde.delays import DelayLaw, Mixture
+from sdde.model._contract import check_value
 from sdde.model.kernels import DelayKernel, StepPolicy
 from sdde.model.problem import Delay, Diffusion, LinearDrift, SDDEProblem
 from sdde.model.spectrum import HessianSpectrum
@@ -70,8 +71,9 @@ class AsyncSGDModel:
 
     def __post_init__(self) -> None:
         lr = self.lr
-        if isinstance(lr, bool) or not (isinstance(lr, int | float) and 0 < lr < math.inf):
+        if isinstance(lr, bool) or not isinstance(lr, int | float):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        check_value("lr", lr, example="0.01")
         if not isinstance(self.cluster, Cluster):
             raise ValueError(f"cluster must be a Cluster, got {self.cluster!r}")
         if not isinstance(self.spectrum, HessianSpectrum):
@@ -81,6 +83,8 @@ class AsyncSGDModel:
                 np.isfinite(noise) & (noise >= 0)):
             raise ValueError("noise must be a finite number >= 0, or one such number per "
                              f"Hessian mode ({self.spectrum.n_modes}); got {self.noise!r}")
+        for value in noise:
+            check_value("noise", value, zero_ok=True, example="0.5")
         object.__setattr__(self, "noise", float(noise[0]) if noise.size == 1
                            else tuple(float(v) for v in noise))
         if not isinstance(self.policy, StepPolicy):

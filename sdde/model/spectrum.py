@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sdde._numerics import FloatArray
+from sdde.model._contract import MAX_MODES, VALUE_MAX, VALUE_MIN, check_value
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -44,12 +45,18 @@ class HessianSpectrum:
         h = np.atleast_1d(np.asarray(self.eigenvalues, dtype=np.float64))
         if h.ndim != 1 or h.size == 0:
             raise ValueError("hessian: give at least one eigenvalue (a 1-D list)")
+        if h.size > MAX_MODES:
+            raise ValueError(f"hessian: at most {MAX_MODES:,} eigenvalues (the input "
+                             f"contract), got {h.size:,}")
         bad = ~np.isfinite(h) | (h <= 0)
         if np.any(bad):
             raise ValueError(
                 f"hessian: eigenvalues must be finite and > 0, got {float(h[bad][0]):g}; "
                 "a flat or negatively curved direction has no stability question to answer "
                 "(leave it out)")
+        outside = (h < VALUE_MIN) | (h > VALUE_MAX)
+        if np.any(outside):
+            check_value("hessian: eigenvalues", float(h[outside][0]), example="0.1,1,10")
         w = np.ones_like(h) if self.weights is None else np.atleast_1d(
             np.asarray(self.weights, dtype=np.float64))
         if w.shape != h.shape or np.any(~np.isfinite(w) | (w < 0)) or not np.any(w > 0):
@@ -66,9 +73,9 @@ class HessianSpectrum:
                    spacing: str = "linear") -> HessianSpectrum:
         """``n_modes`` eigenvalues from ``low`` to ``high``, linearly or log-spaced."""
         if isinstance(n_modes, bool) or not isinstance(n_modes, int | np.integer) \
-                or n_modes < 1:
-            raise ValueError(f"hessian: the number of modes must be a whole number >= 1, "
-                             f"got {n_modes!r}")
+                or not 1 <= n_modes <= MAX_MODES:
+            raise ValueError(f"hessian: the number of modes must be a whole number in "
+                             f"1..{MAX_MODES:,} (the input contract), got {n_modes!r}")
         if not (0 < low <= high < math.inf):
             raise ValueError(f"hessian: a range needs 0 < low <= high < inf, got "
                              f"{low!r}:{high!r}")

@@ -18,9 +18,11 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from sdde._invariants import check
 from sdde._numerics import ComplexArray, FloatArray, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.delays import GeometricSum
+from sdde.model._contract import TARGET_MAX, TARGET_MIN, check_gains, check_value
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.simulator._curves import first_crossing
 from sdde.stability import discrete
@@ -375,11 +377,11 @@ def analyze_stability(
     >>> round(r.max_stable_lr, 9)                 # the server: 2 n sin(π/(4n − 2)) / n
     0.049861383
     """
-    if target_loss is not None and not (isinstance(target_loss, int | float)
-                                        and 0 < target_loss < math.inf):
-        raise ValueError(f"target loss must be a finite number > 0, got {target_loss!r}")
-    if not (isinstance(initial_error, int | float) and 0 <= initial_error < math.inf):
-        raise ValueError(f"initial error must be a finite number >= 0, got {initial_error!r}")
+    if target_loss is not None:
+        check_value("target loss", target_loss, low=TARGET_MIN, high=TARGET_MAX,
+                    example="0.01")
+    check_value("initial error", initial_error, zero_ok=True, example="1")
+    check_gains(model.lr, model.n_workers, model.spectrum.eigenvalues)
     report_progress = progress or (lambda _f: None)
     kernel = model.kernel
     kappa_star = critical_kappa(kernel)
@@ -390,7 +392,8 @@ def analyze_stability(
     thresholds = divergence_thresholds(model, rng=rng) if server else \
         mean_field_thresholds(model)
     report_progress(0.2)
-    modes = _solve_modes(model, kappa_star, thresholds)
+    modes = _solve_modes(model, kappa_star, thresholds,
+                         progress=lambda f: report_progress(0.2 + 0.2 * f))
     report_progress(0.4)
     verdicts = [r.stable for r in modes]
     stable = False if False in verdicts else (None if None in verdicts else True)
@@ -412,24 +415,145 @@ def analyze_stability(
     time_to_target = None
     if target_loss is not None:
         time_to_target = _time_to_target(model, modes, weights, initial_error, target_loss)
-    check = _discrete_check(model)
+    discrete_check = _discrete_check(model)
     tail = _loss_tail_index(model, thresholds, rng) if any(
         r.regime == "heavy-tailed" and s > 0
         for r, s in zip(modes, model.noise_intensities, strict=True)) else None
-    warnings = _warnings(model, modes, thresholds, check, kernel.heavy_tailed)
+    warnings = _warnings(model, modes, thresholds, discrete_check, kernel.heavy_tailed)
     if optimise_workers and len(model.cluster.groups) == 1 and max_workers and optimal is None:
         warnings.append("fastest worker count unknown: no characteristic root was found "
                         "beside the fastest worker count tried (the rightmost root lies "
                         "beyond the kernel's quadrature rule)")
-    report_progress(1.0)
-    return StabilityReport(
+    report = StabilityReport(
         model=model, kappa_star=kappa_star, thresholds=thresholds, modes=tuple(modes),
         stable=stable,
         max_stable_lr=max_lr, max_stable_workers=max_workers, optimal_workers=optimal,
         optimal_decay_rate=best_rate, decay_rate=decay, heavy_tailed=kernel.heavy_tailed,
         loss_floor=loss_floor, target_loss=target_loss, time_to_target=time_to_target,
-        discrete=check, warnings=tuple(warnings), loss_tail_index=tail,
+        discrete=discrete_check, warnings=tuple(warnings), loss_tail_index=tail,
         group_limits=limits)
+    check_report(report)
+    report_progress(1.0)
+    return report
+
+
+#: Distance from the imaginary axis (relative to ``1 + |z|``) within which a root counts
+#: as on it when its side is compared with the certified count.
+AXIS_TOLERANCE = 1e-9
+
+
+def check_report(report: StabilityReport) -> None:
+    """Check that a report does not contradict itself.
+
+    Parameters
+    ----------
+    report : StabilityReport
+        As :func:`analyze_stability` builds it.
+
+    Raises
+    ------
+    sdde._invariants.InvariantError
+        When an invariant fails (a bug in sdde, never a property of the input):
+
+        * each solved mode's rightmost root lies on the side of the imaginary axis its
+          certified count says (``count > 0 ⇔ Re z₀ >= −tol``, ``tol`` =
+          :data:`AXIS_TOLERANCE` ``(1 + |z₀|)``), a root exists when the count is positive,
+          and its decay rate is ``−Re z₀ / E[X]`` (``>= 0`` iff the mean converges);
+        * the report's decay rate is the slowest mode's, ``>= 0`` iff every mode's mean
+          converges (when all counts are known);
+        * gains, thresholds and the largest stable learning rate are positive, half-widths,
+          variances, the loss floor, the time to target, periods and the discrete spectral
+          radius are ``>= 0``, the acceptance probability ``φ(0)`` of a constant-step
+          kernel lies in ``(0, 1]``;
+        * the verdict agrees with the largest stable learning rate (converges iff
+          ``lr < max_stable_lr``) and with the modes' own verdicts;
+        * the fastest worker count lies between 1 and the largest stable count, and each
+          group's limits between 0 and :data:`MAX_WORKERS`.
+    """
+    model = report.model
+    scale = model.mean_delay
+    solved = set(_solved_indices(model.kappas))
+    for i, mode in enumerate(report.modes):
+        where = f"mode {i} (h = {mode.curvature:.6g}, κ = {mode.kappa:.6g})"
+        check(mode.kappa > 0 and mode.headroom > 0,
+              f"{where}: gain and headroom > 0, got {mode.kappa!r}, {mode.headroom!r}")
+        check(not mode.variance < 0, f"{where}: variance >= 0, got {mode.variance!r}")
+        check(not mode.period <= 0, f"{where}: period > 0, got {mode.period!r}")
+        check(mode.unstable_roots is None or mode.unstable_roots >= 0,
+              f"{where}: unstable root count >= 0, got {mode.unstable_roots!r}")
+        if mode.root is None:
+            check(i not in solved or not mode.unstable_roots,
+                  f"{where}: {mode.unstable_roots} certified unstable roots but no root "
+                  "found")
+            continue
+        z = mode.root
+        check(math.isclose(mode.decay_rate, -z.real / scale, rel_tol=1e-12, abs_tol=1e-300),
+              f"{where}: decay rate {mode.decay_rate!r} is not −Re z₀ / E[X] = "
+              f"{-z.real / scale!r}")
+        if i not in solved or mode.unstable_roots is None:
+            continue  # interpolated between solved modes, or a root on the axis
+        tol = AXIS_TOLERANCE * (1.0 + abs(z))
+        check((mode.unstable_roots > 0) == (z.real >= -tol)
+              and (mode.unstable_roots == 0) == (z.real <= tol),
+              f"{where}: {mode.unstable_roots} certified roots in Re z >= 0, but the "
+              f"rightmost root found is {z!r} (decay rate {mode.decay_rate!r})")
+    counts = [m.unstable_roots for m in report.modes]
+    rates = [m.decay_rate for m in report.modes if not math.isnan(m.decay_rate)]
+    if rates:
+        check(report.decay_rate == min(rates),
+              f"decay rate {report.decay_rate!r} is the slowest mode's {min(rates)!r}")
+        if None not in counts and len(rates) == len(report.modes):
+            converges = all(c == 0 for c in counts)
+            tol = AXIS_TOLERANCE * (1.0 + max(abs(m.root or 0) for m in report.modes))
+            check(converges == (report.decay_rate >= -tol / scale),
+                  f"decay rate {report.decay_rate!r} but the mean field "
+                  f"{'converges' if converges else 'diverges'} (certified counts {counts})")
+    th = report.thresholds
+    for name, t in (("mean", th.mean), ("mean-square", th.mean_square),
+                    ("almost-sure", th.almost_sure)):
+        check(t.kappa > 0 and t.half_width >= 0,
+              f"{name} threshold > 0 with half-width >= 0, got {t.kappa!r} ± "
+              f"{t.half_width!r}")
+    check(report.kappa_star > 0, f"κ* > 0, got {report.kappa_star!r}")
+    check(report.max_stable_lr > 0, f"max stable lr > 0, got {report.max_stable_lr!r}")
+    verdicts = [m.stable for m in report.modes]
+    expected = False if False in verdicts else (None if None in verdicts else True)
+    check(report.stable == expected,
+          f"verdict {report.stable!r} but the modes' verdicts are {verdicts}")
+    if report.stable is not None:
+        below = model.lr < report.max_stable_lr * (1.0 + 1e-12)
+        above = model.lr >= report.max_stable_lr * (1.0 - 1e-12)
+        check(below if report.stable else above,
+              f"verdict {'converges' if report.stable else 'diverges'} but lr = "
+              f"{model.lr!r} and the max stable lr = {report.max_stable_lr!r}")
+    check(not report.loss_floor < 0, f"loss floor >= 0, got {report.loss_floor!r}")
+    check(report.time_to_target is None or report.time_to_target >= 0,
+          f"time to target >= 0, got {report.time_to_target!r}")
+    check(report.loss_tail_index is None or not report.loss_tail_index <= 0,
+          f"loss tail index > 0, got {report.loss_tail_index!r}")
+    if model.kernel.policy.is_constant:
+        mass = model.kernel.mass
+        check(0 < mass <= 1 + 1e-9, f"acceptance probability φ(0) in (0, 1], got {mass!r}")
+    top = report.max_stable_workers
+    check(top is None or 0 <= top <= MAX_WORKERS,
+          f"max stable workers in 0..{MAX_WORKERS}, got {top!r}")
+    if report.optimal_workers is not None:
+        check(1 <= report.optimal_workers <= (MAX_WORKERS if top is None else top)
+              and math.isfinite(report.optimal_decay_rate),
+              f"fastest worker count in 1..{top} with a finite rate, got "
+              f"{report.optimal_workers!r} ({report.optimal_decay_rate!r})")
+    if report.discrete is not None:
+        d = report.discrete
+        check(d.spectral_radius >= 0 and d.critical_lr > 0,
+              f"discrete spectral radius >= 0 and critical lr > 0, got "
+              f"{d.spectral_radius!r}, {d.critical_lr!r}")
+    for g in report.group_limits:
+        check(g.max_stable is None or 0 <= g.max_stable <= MAX_WORKERS,
+              f"group {g.delay}: max stable count in 0..{MAX_WORKERS}, got {g.max_stable!r}")
+        check(g.fastest is None or (0 <= g.fastest <= (g.max_stable or 0)
+                                    and math.isfinite(g.fastest_rate)),
+              f"group {g.delay}: fastest count in 0..{g.max_stable} with a finite rate, "
+              f"got {g.fastest!r} ({g.fastest_rate!r})")
 
 
 def _loss_tail_index(model: AsyncSGDModel, thresholds: DivergenceThresholds,
@@ -455,19 +579,27 @@ def rightmost_roots(model: AsyncSGDModel, *, n_roots: int = 6,
 
 
 # ---------------------------------------------------------------------- modes
-def _solve_modes(model: AsyncSGDModel, kappa_star: float,
-                 thresholds: DivergenceThresholds) -> list[ModeResult]:
+def _solve_modes(model: AsyncSGDModel, kappa_star: float, thresholds: DivergenceThresholds,
+                 progress: ProgressCallback | None = None) -> list[ModeResult]:
     kernel, scale = model.kernel, model.mean_delay
     kappas, sigma2 = model.kappas, model.noise_intensities
     solved = _solved_indices(kappas)
     out: list[ModeResult] = []
     roots: dict[int, complex | None] = {}
-    for i in solved:
-        z = characteristic_roots(float(kappas[i]), kernel, n=2)
+    # three passes over the modes (counts, roots, variances), a third of the work each
+    step = _Steps(progress, 3 * kappas.size)
+    counts = [unstable_root_count(float(kappa), kernel) for kappa in step.over(kappas)]
+    check(all(c is None or c >= 0 for c in counts),
+          f"certified unstable root counts >= 0, got {counts}")
+    step.skip(kappas.size - len(solved))
+    for i in step.over(solved):
+        # the certified count steers the search: it widens until the roots agree with it
+        z = characteristic_roots(float(kappas[i]), kernel, n=2, unstable_count=counts[i])
         # none right of the abscissa: a rational kernel's continued root is still exact
         roots[i] = complex(z[0]) if z.size else dominant_root(float(kappas[i]), kernel)
-    for i, (h, kappa) in enumerate(zip(model.curvatures, kappas, strict=True)):
-        count = unstable_root_count(float(kappa), kernel)
+    for i, (h, kappa) in enumerate(step.over(list(zip(model.curvatures, kappas,
+                                                                   strict=True)))):
+        count = counts[i]
         regime = thresholds.regime(float(kappa))
         surely = thresholds.almost_sure
         is_stable = None if abs(float(kappa) - surely.kappa) < surely.half_width \
@@ -484,6 +616,26 @@ def _solve_modes(model: AsyncSGDModel, kappa_star: float,
                               decay_rate=rate, period=period, variance=variance,
                               regime=regime))
     return out
+
+
+class _Steps:
+    """Iterations over ``total`` items in all, reporting the fraction done (~100 calls)."""
+
+    def __init__(self, progress: ProgressCallback | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, max(total, 1), 0
+        self.every = max(1, self.total // 100)
+
+    def skip(self, n: int) -> None:
+        """Count ``n`` items done without iterating over them."""
+        self.done += n
+
+    def over(self, items: Any) -> Any:
+        """Yield ``items``, counting each one done."""
+        for item in items:
+            yield item
+            self.done += 1
+            if self.progress is not None and self.done % self.every == 0:
+                self.progress(min(self.done / self.total, 1.0))
 
 
 def _solved_indices(kappas: np.ndarray) -> list[int]:

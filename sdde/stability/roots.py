@@ -30,9 +30,25 @@ from sdde.stability._winding import certified_arg_change
 #: quantile. (Truncating further out does not converge: ``e^{|Re z| x}`` outgrows the
 #: tail, so left-half-plane roots of far truncations are artefacts of the cut.)
 TRANSIENT_QUANTILE = 0.999
+#: Transient roots this close to the imaginary axis (relative to ``1 + |z|``) are
+#: re-polished with the full heavy-tailed law's transform when they cross it.
+TRANSIENT_GAP = 1e-2
 #: Newton iterations allowed per root, and the step (relative to 1 + |z|) that stops them.
 _NEWTON_STEPS = 50
 _NEWTON_TOL = 1e-14
+#: A step below this (relative to 1 + |z|) that no longer shrinks also stops Newton: the
+#: iterate sits at the noise floor of the transform (closed forms of very concentrated
+#: laws, e.g. ``(1 + z/k)^{-k}`` at ``k = 10⁴``, are accurate to ``~k·eps`` only).
+_NEWTON_FLOOR = 1e-10
+#: Kernels whose coefficient of variation is at most this are concentrated: their
+#: rightmost roots lie near those of the point delay at the kernel's mean, whose Lambert W
+#: branches seed Newton beside the generator's eigenvalues.
+CONCENTRATED_CV = 0.25
+#: Rounds of wider search when the roots found disagree with the certified count.
+_SEARCH_ROUNDS = 3
+#: Largest generator (Chebyshev points) and most grid starts of the wider search.
+_MAX_SEARCH_SIZE = 480
+_MAX_GRID_STARTS = 4096
 
 #: Taylor coefficients of W around the branch point -1/e in p = ±sqrt(2 (1 + e x))
 #: (Corless, Gonnet, Hare, Jeffrey & Knuth 1996, eq. 4.22).
@@ -116,6 +132,7 @@ def characteristic_roots(
     n: int = 6,
     *,
     method: Literal["auto", "lambert", "generator"] = "auto",
+    unstable_count: int | None = None,
 ) -> ComplexArray:
     """Rightmost roots of ``z + κ φ(z) = 0`` for any delay law or kernel.
 
@@ -131,6 +148,11 @@ def characteristic_roots(
         ``lambert``: Lambert W (point delays only). ``generator``: spectral
         discretisation of the infinitesimal generator, then Newton. ``auto`` picks
         Lambert W for point delays.
+    unstable_count : int, optional
+        The certified number of roots with ``Re z >= 0`` (:func:`unstable_root_count`),
+        when the caller already has it. The search widens until the roots found agree
+        with it. Default: counted here for closed-form and concentrated kernels
+        (coefficient of variation <= :data:`CONCENTRATED_CV`), where it is cheap.
 
     Returns
     -------
@@ -153,6 +175,16 @@ def characteristic_roots(
     (:data:`TRANSIENT_QUANTILE`): they describe the transient, after which decay
     follows the tail of the law.
 
+    A concentrated kernel (mass ``m``, mean delay ``μ``, small coefficient of variation)
+    is close to the point delay ``m e^{−μz}``, so the Lambert W branches
+    ``W_k(−κ m μ) / μ`` seed Newton as well: its sharp spectrum needs a generator far
+    larger than the default to be resolved, and the branches are the better guesses.
+    Whenever the roots found with ``Re z >= 0`` disagree with the certified count, the
+    search widens (every Lambert W branch within ``|z| <= κ m``, where all roots of the
+    closed right half-plane lie; a generator up to :data:`_MAX_SEARCH_SIZE` points;
+    finally Newton from a grid over that half-disk) instead of returning an answer the
+    count contradicts.
+
     Examples
     --------
     >>> from sdde import delays
@@ -169,39 +201,174 @@ def characteristic_roots(
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     if method not in ("auto", "lambert", "generator"):
         raise ValueError(f"method must be auto, lambert or generator, got {method!r}")
+    if unstable_count is not None and (isinstance(unstable_count, bool) or not isinstance(
+            unstable_count, int | np.integer) or unstable_count < 0):
+        raise ValueError(f"unstable_count must be a whole number >= 0 or None, "
+                         f"got {unstable_count!r}")
     kernel = as_kernel(law)
     if method == "lambert" and not kernel.point_delay:
         raise ValueError("Lambert W solves point delays only; use method='generator'")
     if kernel.point_delay and method != "generator":
         return point_delay_roots(kappa * kernel.mass, n)
-    transient = kernel.heavy_tailed
-    transform, abscissa = _transform_and_abscissa(kernel, transient)
-    nodes, weights = _generator_kernel(kernel)
-    tau = float(nodes.max(initial=0.0))
+    search = _RootSearch(kappa, kernel)
     # Newton needs only a guess in the basin. Checked by hand for the built-in laws at
     # κ in {0.05, 1, 3}: from N = 24–32 on, the rightmost eigenvalue no longer moves (it
     # sits at the discretised kernel's own accuracy); residual tests and the certified
     # count guard the polished result.
-    size = min(int(32 + 4 * math.ceil(tau)), 200) if tau > 0 else 1
-    guesses = _generator_eigenvalues(kappa, nodes, weights, tau, size)
-    # A root has |z| = κ |φ(z)| <= κ φ(Re z): eigenvalues far outside are discretisation
-    # artefacts (and would need rules for very high frequencies).
-    guesses = guesses[(guesses.real > abscissa) & (guesses.real * tau > -600.0)]
-    with np.errstate(over="ignore", invalid="ignore"):
-        bound = kappa * np.abs(transform(guesses.real.astype(np.complex128))[0])
-    guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
-    guesses = guesses[np.argsort(-guesses.real)][: 2 * n + 4]
+    size = min(int(32 + 4 * math.ceil(search.tau)), 200) if search.tau > 0 else 1
+    guesses = search.generator_guesses(size, keep=2 * n + 4)
     rational = _phase_type_roots(kappa, kernel)  # exact where the transform is rational
-    guesses = np.concatenate([guesses, rational[rational.real > abscissa]])
-    roots = _newton(kappa, transform, guesses, abscissa)
-    if transient and roots.size and roots[0].real > 0:
-        # Roots in the right half-plane exist for the full heavy-tailed law: re-polish
-        # them with its exact transform.
-        exact, zero = _transform_and_abscissa(kernel, False)
-        right = _newton(kappa, exact, roots[roots.real > 0], zero)
-        roots = _distinct_sorted(np.concatenate([right, roots[roots.real <= 0]]),
-                                 np.ones(right.size + int(np.sum(roots.real <= 0))))
+    starts = [guesses, rational[rational.real > search.abscissa]]
+    if search.point is not None:  # the branches the generator did not resolve
+        starts.append(_unlike(search.lambert_guesses(2 * n + 4), guesses))
+    roots = search.polish(np.concatenate(starts))
+    if unstable_count is None and (kernel.fast or search.point is not None):
+        unstable_count = unstable_root_count(kappa, kernel)
+    if unstable_count is None:
+        return roots[:n]
+    for depth in range(1, _SEARCH_ROUNDS + 1):
+        if roots_agree_with_count(roots, unstable_count):
+            break
+        roots = _merge_roots(roots, search.polish(search.wider_guesses(size, depth)))
     return roots[:n]
+
+
+def roots_agree_with_count(roots: ComplexArray, count: int) -> bool:
+    """Whether roots found agree with a certified count of roots in ``Re z >= 0``.
+
+    Parameters
+    ----------
+    roots : ndarray of complex
+        Distinct roots found (a double root listed twice).
+    count : int
+        Certified number of roots with ``Re z >= 0`` (:func:`unstable_root_count`).
+
+    Returns
+    -------
+    bool
+        True when the roots clearly right of the axis are at most ``count`` and the roots
+        right of it or on it (to ``1e-9 (1 + |z|)``) at least ``count``.
+    """
+    z = np.asarray(roots, dtype=np.complex128)
+    tol = 1e-9 * (1.0 + np.abs(z))
+    return int(np.sum(z.real > tol)) <= count <= int(np.sum(z.real >= -tol))
+
+
+def _unlike(guesses: ComplexArray, others: ComplexArray) -> ComplexArray:
+    """The guesses farther than ``1e-3 (1 + |z|)`` from every one of ``others`` (Newton
+    from two guesses that close ends at the same root)."""
+    if not others.size or not guesses.size:
+        return guesses
+    gap = np.min(np.abs(guesses[:, None] - others[None, :]), axis=1)
+    return guesses[gap > 1e-3 * (1.0 + np.abs(guesses))]
+
+
+def _merge_roots(roots: ComplexArray, new: ComplexArray) -> ComplexArray:
+    """``roots`` and those of ``new`` not within 1e-6 of one already there, sorted as
+    :func:`_distinct_sorted` (a double root already listed twice stays so)."""
+    fresh = [complex(r) for r in new
+             if not np.any(np.abs(roots - r) <= 1e-6 * (1.0 + abs(r)))]
+    if not fresh:
+        return roots
+    return _conjugate_pairs(np.concatenate([roots, np.array(fresh, dtype=np.complex128)]))
+
+
+class _RootSearch:
+    """Guesses for, and Newton polishing of, the roots of one gain and kernel."""
+
+    def __init__(self, kappa: float, kernel: DelayKernel) -> None:
+        self.kappa, self.kernel = kappa, kernel
+        self.transient = kernel.heavy_tailed
+        self.transform, self.abscissa = _transform_and_abscissa(kernel, self.transient)
+        self.nodes, self.weights = _generator_kernel(kernel)
+        self.tau = float(self.nodes.max(initial=0.0))
+        #: ``(m, μ)`` of the nearby point delay ``m e^{−μz}`` of a concentrated kernel.
+        self.point = _concentrated_point(kernel)
+
+    def generator_guesses(self, size: int, keep: int | None) -> ComplexArray:
+        """The generator's eigenvalues where roots can be: right of the abscissa and
+        within ``|z| <= 2 κ φ(Re z) + 1`` (``keep`` rightmost, or all)."""
+        kappa, tau = self.kappa, self.tau
+        guesses = _generator_eigenvalues(kappa, self.nodes, self.weights, tau, size)
+        # A root has |z| = κ |φ(z)| <= κ φ(Re z): eigenvalues far outside are
+        # discretisation artefacts (and would need rules for very high frequencies).
+        guesses = guesses[(guesses.real > self.abscissa) & (guesses.real * tau > -600.0)]
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = kappa * np.abs(self.transform(guesses.real.astype(np.complex128))[0])
+        guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
+        return guesses[np.argsort(-guesses.real)][:keep]
+
+    def lambert_guesses(self, n_guesses: int) -> ComplexArray:
+        """``W_k(−κ m μ) / μ`` for the ``n_guesses`` rightmost branches of the point delay
+        ``m e^{−μz}`` (the kernel's mass and mean; mean 1 and mass φ(0) by default)."""
+        mass, mean = self.point or (self.kernel.mass, 1.0)
+        return point_delay_roots(self.kappa * mass * mean, n_guesses) / mean
+
+    def wider_guesses(self, size: int, depth: int) -> ComplexArray:
+        """Guesses of the ``depth``-th wider search: every Lambert W branch reaching the
+        half-disk ``|z| <= κ m`` that holds all roots with ``Re z >= 0``, the generator
+        at ``2^depth`` times the size (all its eigenvalues), and in the last round Newton
+        from a grid over the half-disk."""
+        mean = self.point[1] if self.point else 1.0
+        radius = self.kappa * self.kernel.mass
+        branches = 2 * (math.ceil(radius * mean / (2.0 * math.pi)) + 3)
+        # (both come in conjugate pairs already)
+        starts = [self.lambert_guesses(min(branches, _MAX_GRID_STARTS))]
+        if self.tau > 0:
+            starts.append(self.generator_guesses(min(size * 2**depth, _MAX_SEARCH_SIZE),
+                                                 None))
+        if depth == _SEARCH_ROUNDS:  # the upper quarter-disk and its mirror image
+            step = max(0.25 * min(mean, 1.0), radius / math.sqrt(_MAX_GRID_STARTS / 2))
+            axis = np.arange(0.0, radius + step, step)
+            grid = (axis[:, None] + 1j * axis[None, :]).ravel()
+            grid = grid[np.abs(grid) <= radius + step]
+            starts += [grid, np.conj(grid[grid.imag != 0.0])]
+        return np.concatenate(starts)
+
+    def polish(self, guesses: ComplexArray) -> ComplexArray:
+        """Newton on the exact characteristic function; for heavy tails, the roots in or
+        near the right half-plane re-polished with the full law's transform."""
+        roots = _newton(self.kappa, self.transform, guesses, self.abscissa)
+        if not self.transient:
+            return roots
+        # Roots in the right half-plane are the full heavy-tailed law's: re-polish with
+        # its exact transform (valid for Re z >= 0) the transient roots right of the axis
+        # or within TRANSIENT_GAP of it (cutting the tail moves a root by about the cut
+        # tail's share of the mean), from their mirror image in the axis. Real roots
+        # never lie right of it (z + κ φ(z) > 0 for real z >= 0).
+        gap = TRANSIENT_GAP * (1.0 + np.abs(roots))
+        near = (roots.real > -gap) & (roots.imag != 0.0)
+        if not near.any():
+            return roots[roots.real <= 0]
+        exact, zero = _transform_and_abscissa(self.kernel, False)
+        starts = np.maximum(np.abs(roots[near].real), 1e-12) + 1j * roots[near].imag
+        right = _newton(self.kappa, exact, starts, zero)
+        # the transient roots an exact one replaces, and those right of the axis that
+        # have none (the full law's root there has crossed to Re z < 0)
+        replaced = np.zeros(roots.size, dtype=bool)
+        for r in right:
+            replaced |= np.abs(roots - r) <= gap
+        left = roots[~replaced & (roots.real <= 0)]
+        return _distinct_sorted(np.concatenate([right, left]), np.ones(right.size + left.size))
+
+
+def _concentrated_point(kernel: DelayKernel) -> tuple[float, float] | None:
+    """Mass ``m`` and mean delay ``μ`` of a kernel whose coefficient of variation is at
+    most :data:`CONCENTRATED_CV` (its transform is then close to ``m e^{−μz}``), else
+    None."""
+    if kernel.trivial:
+        cv = float(kernel.law.cv)
+        return (1.0, 1.0) if cv <= CONCENTRATED_CV else None
+    rule = kernel.rule(4.0)
+    mass = float(rule.weights.sum())
+    if not mass > 0:
+        return None
+    mean = float(rule.weights @ rule.nodes) / mass
+    second = float(rule.weights @ rule.nodes**2) / mass
+    if not mean > 0:
+        return None
+    cv = math.sqrt(max(second - mean**2, 0.0)) / mean
+    return (mass, mean) if cv <= CONCENTRATED_CV else None
 
 
 def dominant_root(kappa: float, kernel: DelayKernel) -> complex | None:
@@ -421,6 +588,7 @@ def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
 
     z = guesses.astype(np.complex128)
     done = np.zeros(z.shape, dtype=bool)
+    previous = np.full(z.shape, np.inf)  # the last step's size
     for it in range(_NEWTON_STEPS):
         live = ~done & (z.real > abscissa) & np.isfinite(z)
         if not live.any():
@@ -429,7 +597,13 @@ def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             step = value / slope
         z[live] -= step
-        done[live] = np.abs(step) <= _NEWTON_TOL * (1.0 + np.abs(z[live]))
+        size, unit = np.abs(step), 1.0 + np.abs(z[live])
+        # converged, or at the transform's noise floor: a tiny step that stopped shrinking
+        # (quadratic convergence shrinks it by far more than half; the residual test
+        # below still decides whether the iterate is a root)
+        done[live] = (size <= _NEWTON_TOL * unit) | (
+            (size <= _NEWTON_FLOOR * unit) & (size >= 0.5 * previous[live]))
+        previous[live] = size
         if it >= 15:  # still far from converging: a spurious eigenvalue, give up on it
             slow = 1e-3 if it < 30 else 1e-7  # (a double root converges linearly)
             lost = ~(np.abs(step) <= slow * (1.0 + np.abs(z[live])))
@@ -467,7 +641,27 @@ def _distinct_sorted(z: ComplexArray, flatness: FloatArray) -> ComplexArray:
         elif flat <= 1e-5 and not double[near[0]] and len(near) == 1:
             double[near[0]] = True
     roots = [q for q, d in zip(out, double, strict=True) for _ in range(2 if d else 1)]
-    return np.array(roots, dtype=np.complex128)
+    return _conjugate_pairs(np.array(roots, dtype=np.complex128))
+
+
+def _conjugate_pairs(z: ComplexArray) -> ComplexArray:
+    """Roots with each ``Im < 0`` member of a pair the exact conjugate of its partner,
+    sorted as :func:`_distinct_sorted` returns them.
+
+    The equation has real coefficients, so roots come in conjugate pairs; polished one
+    by one, the members are conjugate only to the transform's accuracy (``~1e-12`` for
+    quadrature rules), which would otherwise order a pair by rounding noise. The partner
+    is the root with ``Im > 0`` nearest the conjugate, within ``1e-6 (1 + |z|)``.
+    """
+    z = np.array(z, dtype=np.complex128)
+    upper = np.flatnonzero(z.imag > 0)
+    if upper.size:
+        for i in np.flatnonzero(z.imag < 0):
+            gap = np.abs(z[upper] - np.conj(z[i]))
+            j = int(np.argmin(gap))
+            if gap[j] <= 1e-6 * (1.0 + abs(z[i])):
+                z[i] = np.conj(z[upper[j]])
+    return z[np.lexsort((-z.imag, -np.round(z.real, 9)))]
 
 
 def unstable_root_count(kappa: float, law: DelayLaw | DelayKernel) -> int | None:

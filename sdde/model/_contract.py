@@ -1,0 +1,81 @@
+"""The input contract of the model's numbers: the ranges inside which every answer is trusted.
+
+A learning rate, a curvature, a noise variance and an initial error each lie in
+``[VALUE_MIN, VALUE_MAX]`` (noise and initial error may also be 0). Thirty decades either
+side of 1 cover any honest setting (learning rates of 1e-8, curvatures of 1e6, ...) with
+room to spare, and keep every product the analysis forms representable: gains
+``κ = η n h`` up to about 1e66, noise intensities ``η² n σ²`` up to 1e96, losses
+``h x0²`` up to 1e90. Outside, one ``ValueError`` line names the parameter, the range and
+a valid example. Target losses may go further (``[TARGET_MIN, TARGET_MAX]``): only their
+logarithm enters a time to target.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Final
+
+#: Smallest and largest learning rate, curvature, noise variance and initial error.
+VALUE_MIN: Final = 1e-30
+VALUE_MAX: Final = 1e30
+#: Most Hessian eigenvalues a spectrum may list (each is a mode the analysis solves).
+MAX_MODES: Final = 1_000_000
+#: Smallest and largest target loss.
+TARGET_MIN: Final = 1e-300
+TARGET_MAX: Final = 1e300
+
+
+def check_value(name: str, value: float, *, zero_ok: bool = False, example: str = "1",
+                low: float = VALUE_MIN, high: float = VALUE_MAX) -> float:
+    """``value`` as a float if it lies in ``[low, high]`` (or is 0 when ``zero_ok``).
+
+    Raises
+    ------
+    ValueError
+        One line naming ``name``, the range and ``example``.
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, e.g. {example}, got {value!r}") from None
+    if (zero_ok and v == 0.0) or (math.isfinite(v) and low <= v <= high):
+        return v
+    allowed = f"0 or in [{low:g}, {high:g}]" if zero_ok else f"in [{low:g}, {high:g}]"
+    raise ValueError(f"{name} must be {allowed} (the input contract), e.g. {example}, "
+                     f"got {value!r}")
+
+
+#: Smallest and largest gain ``κ = η n h`` of a mode the analysis answers for. Below
+#: ``GAIN_MIN`` a mode moves by less than one part in 10⁹ per round (it needs more than
+#: 10⁹ rounds to e-fold, and ``1 − κ`` rounds to 1 in places); above ``GAIN_MAX`` a
+#: run's updates are a million times the distance they correct, far past every
+#: divergence threshold of the built-in laws and policies.
+GAIN_MIN: Final = 1e-9
+GAIN_MAX: Final = 1e6
+
+
+def check_gains(lr: float, n_workers: int, curvatures: Iterable[float]) -> None:
+    """Refuse a setting whose smallest or largest gain ``η n h`` is outside the contract.
+
+    Raises
+    ------
+    ValueError
+        One line naming the gain, the curvature it belongs to and a setting that fits.
+    """
+    h = [float(v) for v in curvatures]
+    h_min, h_max = min(h), max(h)
+    top, bottom = lr * n_workers * h_max, lr * n_workers * h_min
+    if top > GAIN_MAX:
+        raise ValueError(
+            f"lr: the gain κ = η·n·h = {top:.3g} of curvature {h_max:g} is above "
+            f"{GAIN_MAX:g} (the input contract; every threshold is orders of magnitude "
+            f"lower): use a learning rate below {lr * GAIN_MAX / top:.3g}")
+    if bottom < GAIN_MIN:
+        fix = ("leave the flattest curvatures out of the Hessian" if h_max / h_min
+               > GAIN_MAX / GAIN_MIN else f"use a learning rate above "
+               f"{lr * GAIN_MIN / bottom:.3g} or leave the flattest curvatures out")
+        raise ValueError(
+            f"lr: the gain κ = η·n·h = {bottom:.3g} of curvature {h_min:g} is below "
+            f"{GAIN_MIN:g} (the input contract: that mode would need more than a billion "
+            f"rounds to move): {fix}")
