@@ -21,3 +21,13 @@ import pytest  # noqa: E402
 def rng() -> np.random.Generator:
     """The one seeded generator of a test (seed 12345, fixed so failures reproduce)."""
     return np.random.default_rng(12345)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``fuzz`` (the nightly-sized campaign) run only when ``-m`` names them."""
+    if "fuzz" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="the nightly fuzz campaign: select it with -m fuzz")
+    for item in items:
+        if item.get_closest_marker("fuzz") is not None:
+            item.add_marker(skip)

@@ -22,7 +22,7 @@ LAYERS = ("delays", "cluster", "model", "simulator", "solvers", "stability", "li
           "schedule", "validation", "sweeps", "cli")
 #: Shared building blocks below every layer.
 FOUNDATION = ("sdde._numerics", "sdde._progress", "sdde._lazy", "sdde._version",
-              "sdde.symbolic")
+              "sdde._invariants", "sdde._resources", "sdde.symbolic")
 #: The public face: they re-export from the layers and are imported by none of them.
 FACADES = ("sdde", "sdde.validate", "sdde.sweep")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sdde._numerics import finite_or_none
 from sdde._progress import ProgressCallback
-from sdde.cluster.cluster import Cluster, RunTime
+from sdde.cluster.cluster import INERT_THRESHOLD_MASS, Cluster, RunTime
 from sdde.cluster.staleness import StalenessLaw
 
 #: Updates a run-time estimate is quoted for when the caller does not say.
@@ -105,6 +105,10 @@ class ClusterReport:
             f"(E[max of {c.n_workers}]); async applies "
             f"{self.accepted_rate * self.sync_round_time:.3g} updates in that time",
         ]
+        if c.inert_threshold is not None:
+            lines.append(f"  threshold K={c.inert_threshold} drops no gradient (staleness "
+                         f"above it has probability < {INERT_THRESHOLD_MASS:g}): analysed "
+                         "without a threshold")
         if c.threshold is not None:
             lines.append(f"  threshold K={c.threshold}: accepted fraction "
                          f"{self.acceptance(self.staleness):.4f} (Poisson)"

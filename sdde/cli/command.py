@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -188,9 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sdde-analyze``; returns the exit code (0 success, 2 bad input)."""
+    from sdde.cli.terminal import make_encodable, quiet_warnings
+
+    make_encodable(sys.stdout, sys.stderr)
     try:
-        args = build_parser().parse_args(argv)
-        return _run(args)
+        with quiet_warnings(PROG):
+            args = build_parser().parse_args(argv)
+            return _run(args)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,9 +218,11 @@ def _run(args: argparse.Namespace) -> int:
 
     from sdde._version import __version__
     from sdde.cli.cluster_report import analyze_cluster
+    from sdde.model._contract import check_gains
     from sdde.stability.report import analyze_stability
 
     _check_sweep_options(args)
+    _check_contract(args)
     cluster = _cluster_from_args(args)
     model = _model_from_args(args, cluster)
     if args.sparsify is not None:
@@ -224,7 +231,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--dim sets the coordinates --sparsify chooses from: add --sparsify")
     if args.optimize:
         return _optimize(args, cluster, model)
+    try:
+        check_gains(model.lr, model.n_workers, model.spectrum.eigenvalues)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
     _check_optimize_options(args)
+    if args.simulate:
+        _check_simulation_memory(args, model)
     planned = _planned_sweep(args, model) if args.out else None
     bar = _progress_bar("exact staleness law", args)
     try:
@@ -295,6 +308,46 @@ def _run(args: argparse.Namespace) -> int:
         if plots:
             print(f"figures written: {', '.join(str(p) for p in plots)}")
     return 0
+
+
+def _check_contract(args: argparse.Namespace) -> None:
+    """The model's numbers against the input contract (docs/cli.md), before any work."""
+    from sdde.model._contract import TARGET_MAX, TARGET_MIN, check_value
+
+    try:
+        check_value("--lr", args.lr, example="0.01")
+        check_value("--noise", args.noise, zero_ok=True, example="0.5")
+        check_value("--initial-error", args.initial_error, zero_ok=True, example="1")
+        if args.target_loss is not None:
+            check_value("--target-loss", args.target_loss, low=TARGET_MIN, high=TARGET_MAX,
+                        example="0.01")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_simulation_memory(args: argparse.Namespace, model: AsyncSGDModel) -> None:
+    """Refuse a --simulate run that would not fit in memory, naming one that would."""
+    from sdde._resources import gib, memory_budget
+    from sdde.simulator.server import simulation_bytes
+    from sdde.validation.simulation_report import RECORDS
+
+    def need(updates: int) -> int:
+        return simulation_bytes(model, n_updates=updates, replicas=args.replicas,
+                                record_every=max(1, updates // RECORDS))
+
+    budget = memory_budget()
+    if need(args.updates) <= budget:
+        return
+    lo, hi = 1, args.updates  # the most updates that fit: need() grows with updates
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if need(mid) <= budget else (lo, mid)
+    fits = lo
+    runs = f"{args.replicas} runs" if args.replicas > 1 else "one run"
+    raise UsageError(f"--simulate: {runs} of {args.updates:,} updates need about "
+                     f"{gib(need(args.updates))}, more than half of the {gib(2 * budget)} "
+                     f"this machine has available: use --updates {fits:,} or fewer (or "
+                     "fewer --replicas)")
 
 
 def _check_optimize_options(args: argparse.Namespace) -> None:
@@ -554,12 +607,11 @@ def _grid_values(option: str, text: str, *, whole: bool) -> list[float]:
 
 
 def _progress_bar(label: str, args: argparse.Namespace) -> TerminalProgress:
-    """A progress bar on a terminal's stderr, silent with ``--json``."""
+    """A progress bar on stderr if it is a terminal (with ``--json`` too)."""
     from sdde._progress import TerminalProgress
 
-    bar = TerminalProgress(label)
-    bar.enabled = bar.enabled and not args.json
-    return bar
+    del args  # drawn with --json too: the bar goes to stderr, the JSON to stdout
+    return TerminalProgress(label)
 
 
 def _simulation(args: argparse.Namespace, model: AsyncSGDModel,
@@ -672,8 +724,11 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDMode
         policy = StepPolicy.for_cluster(args.policy, cluster)
     except ValueError as exc:
         raise UsageError(f"--step-policy: {exc}") from None
-    return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
-                         noise=args.noise, policy=policy)
+    try:
+        return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
+                             noise=args.noise, policy=policy)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cluster_from_args(args: argparse.Namespace) -> Cluster:
@@ -717,6 +772,14 @@ def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float
     return out
 
 
+#: Numbers on the command line (docs/cli.md, "Input contract"): ASCII digits, an optional
+#: sign, point and exponent. Python's own parsers also take ``1_000``, ``0x10`` (int),
+#: ``infinity`` and digits of other scripts (``٣٢``): refused, so a typo is never read as a
+#: different number.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_WHOLE = re.compile(r"\+?\d+", re.ASCII)
+
+
 def _fraction(option: str) -> Callable[[str], float]:
     def convert(text: str) -> float:
         value = _float(option, allow_zero=True)(text)
@@ -739,10 +802,10 @@ def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
     bound = ">= 0" if allow_zero else "> 0"
 
     def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a number, got {text!r}") from None
+        if not _NUMBER.fullmatch(text.strip()):
+            raise UsageError(f"{option} must be a number, got {text!r} (write it with "
+                             "digits 0-9, a point and an optional exponent, e.g. 0.05 or 1e-3)")
+        value = float(text)
         if not ((value >= 0 if allow_zero else value > 0) and value < float("inf")):
             raise UsageError(f"{option} must be a finite number {bound}, got {text!r}")
         return value
@@ -774,11 +837,10 @@ def _sparsifier(text: str) -> Sparsifier:
 
 def _whole(option: str, minimum: int) -> Callable[[str], int]:
     def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise UsageError(f"{option} must be a whole number >= {minimum}, "
-                             f"got {text!r}") from None
+        if not _WHOLE.fullmatch(text.strip()):
+            raise UsageError(f"{option} must be a whole number >= {minimum}, got {text!r} "
+                             f"(write it with digits 0-9, e.g. {max(minimum, 1) * 8})")
+        value = int(text)
         if value < minimum:
             raise UsageError(f"{option} must be a whole number >= {minimum}, got {text!r}")
         return value

@@ -19,12 +19,21 @@ from scipy import integrate
 
 from sdde._progress import ProgressCallback
 from sdde.cluster import _renewal, _staleness_sim
-from sdde.cluster.staleness import K_CAP, TAIL_TOL, StalenessLaw, poisson_staleness
+from sdde.cluster.staleness import (
+    K_CAP,
+    TAIL_TOL,
+    StalenessLaw,
+    poisson_k_max,
+    poisson_staleness,
+)
 from sdde.delays import DelayLaw, shifted_exponential
 from sdde.delays._base import require_finite
 
 #: Gradients simulated by default when the exact staleness law has no closed form.
 DEFAULT_SIMULATED_GRADIENTS = 200_000
+#: Fewest simulated gradients per worker: below about ten rounds per worker the window's
+#: two ends (first pushes unobserved, last rounds cut off) dominate the estimate.
+MIN_GRADIENTS_PER_WORKER = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +142,9 @@ class Cluster:
     groups: tuple[WorkerGroup, ...]
     threshold: int | None
     link: SharedLink | None
+    #: A threshold the user gave that drops no gradient (but with probability below
+    #: :data:`INERT_THRESHOLD_MASS`): the cluster is analysed without it, and says so.
+    inert_threshold: int | None
 
     def __init__(
         self,
@@ -161,8 +173,11 @@ class Cluster:
         if link is not None:
             link.comm_time(sum(g.workers for g in groups))  # validates: raises on overflow
         object.__setattr__(self, "groups", groups)
-        object.__setattr__(self, "threshold", None if threshold is None else int(threshold))
         object.__setattr__(self, "link", link)
+        given = None if threshold is None else int(threshold)
+        inert = given is not None and _drops_nothing(self._group_pairs(), given)
+        object.__setattr__(self, "threshold", None if inert else given)
+        object.__setattr__(self, "inert_threshold", given if inert else None)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -180,6 +195,23 @@ class Cluster:
 
     def _group_pairs(self) -> list[tuple[int, DelayLaw]]:
         return [(g.workers, law) for g, law in zip(self.groups, self.round_laws, strict=True)]
+
+    @cached_property
+    def time_unit(self) -> float:
+        """The unit ``t₀ = n / Λ`` the cluster computes in (the harmonic-mean round time).
+
+        Staleness laws do not depend on the time unit at all, and run and round times
+        scale with it, so every computation runs on the round laws divided by ``t₀``
+        (mean rounds near 1) and times are converted back at the end: the unit the user
+        measures time in never affects the numerics.
+        """
+        return self.n_workers / self.arrival_rate
+
+    @cached_property
+    def _unit_pairs(self) -> list[tuple[int, DelayLaw]]:
+        """The groups with their round laws in units of :attr:`time_unit`."""
+        factor = 1.0 / self.time_unit
+        return [(n, law.scaled(factor)) for n, law in self._group_pairs()]
 
     @property
     def arrival_rate(self) -> float:
@@ -210,7 +242,8 @@ class Cluster:
         rng : numpy.random.Generator, optional
             Needed when the exact law is simulated.
         n_gradients : int
-            Gradients to simulate for a simulated law.
+            Gradients to simulate for a simulated law: at least
+            :data:`MIN_GRADIENTS_PER_WORKER` per worker (else ``ValueError``).
         tail_tol : float
             Probability mass allowed beyond the tabulated range.
         progress : callable, optional
@@ -227,7 +260,7 @@ class Cluster:
         if method == "poisson":
             if tail_tol == TAIL_TOL:
                 return self._poisson[0]
-            return poisson_staleness(self._group_pairs(), threshold=self.threshold,
+            return poisson_staleness(self._unit_pairs, threshold=self.threshold,
                                      tail_tol=tail_tol)[0]
         if method != "exact":
             raise ValueError(f"method must be 'poisson' or 'exact', got {method!r}")
@@ -243,7 +276,7 @@ class Cluster:
     @cached_property
     def _poisson(self) -> tuple[StalenessLaw, np.ndarray]:
         """Poisson-approximation law and per-group acceptance, solved once per cluster."""
-        return poisson_staleness(self._group_pairs(), threshold=self.threshold)
+        return poisson_staleness(self._unit_pairs, threshold=self.threshold)
 
     @property
     def renewal_exact(self) -> bool:
@@ -254,8 +287,8 @@ class Cluster:
 
     def _renewal_staleness(self, tail_tol: float,
                            progress: ProgressCallback | None = None) -> StalenessLaw:
-        pairs = self._group_pairs()
-        k_max = poisson_staleness(pairs, tail_tol=tail_tol)[0].k_max
+        pairs = self._unit_pairs
+        k_max = poisson_k_max(pairs, tail_tol=tail_tol)
         while True:  # the exact tail can be heavier than the Poisson one (high cv): grow
             pmf = _renewal.renewal_staleness_pmf(pairs, k_max, progress)
             if 1.0 - float(pmf.sum()) <= tail_tol or k_max >= K_CAP:
@@ -268,14 +301,30 @@ class Cluster:
                             mean=mean, var=var, method="renewal")
 
     def _simulated_staleness(self, rng: np.random.Generator, n_gradients: int) -> StalenessLaw:
-        if n_gradients < 1:
-            raise ValueError(f"n_gradients must be >= 1, got {n_gradients!r}")
+        n = self.n_workers
+        minimum = MIN_GRADIENTS_PER_WORKER * n
+        if isinstance(n_gradients, bool) or not isinstance(n_gradients, int | np.integer) \
+                or n_gradients < minimum:
+            raise ValueError(
+                f"gradients to simulate (n_gradients, --gradients) must be at least "
+                f"{MIN_GRADIENTS_PER_WORKER} per worker, so >= {minimum} for {n} workers, "
+                f"for the simulated exact staleness law; got {n_gradients!r}")
         stale, _ = _staleness_sim.simulate_staleness(
-            self._group_pairs(), rng=rng, n_gradients=n_gradients, threshold=self.threshold)
+            self._unit_pairs, rng=rng, n_gradients=int(n_gradients), threshold=self.threshold)
+        if stale.size == 0:  # not reached inside the input contract of sdde.delays.parse
+            raise ValueError("no simulated gradient completed its round within the simulated "
+                             "window: the round-time law's tail is too heavy to simulate")
         counts = np.bincount(stale)
-        return StalenessLaw(probabilities=counts / stale.size, tail_mass=0.0,
-                            mean=float(stale.mean()), var=float(stale.var()),
-                            method="simulation", n_samples=int(stale.size))
+        if self.threshold is None:
+            # Exact for any laws (theory/staleness.md §2); the sample mean misses the
+            # longest rounds, which the finite window cuts off (bias ~ n·cv²/n_gradients).
+            mean = float(n - 1)
+            heavy = any(not math.isfinite(law.raw_moment(2)) for _, law in self._unit_pairs)
+            var = math.inf if heavy and n > 1 else float(stale.var())
+        else:
+            mean, var = float(stale.mean()), float(stale.var())
+        return StalenessLaw(probabilities=counts / stale.size, tail_mass=0.0, mean=mean,
+                            var=var, method="simulation", n_samples=int(stale.size))
 
     def acceptance(self, method: Literal["poisson", "exact"] = "poisson", *,
                    rng: np.random.Generator | None = None,
@@ -291,9 +340,10 @@ class Cluster:
         """Updates applied per time unit (Poisson fixed point under a threshold)."""
         if self.threshold is None:
             return self.arrival_rate
-        pairs = self._group_pairs()
+        pairs = self._unit_pairs
         p = self._poisson[1]
-        return float(sum(pg * n / law.mean for pg, (n, law) in zip(p, pairs, strict=True)))
+        return float(sum(pg * n / law.mean for pg, (n, law) in zip(p, pairs, strict=True))
+                     / self.time_unit)
 
     # ------------------------------------------------------------------ timing
     def run_time(self, updates: int) -> RunTime:
@@ -312,50 +362,25 @@ class Cluster:
         if isinstance(updates, bool) or not isinstance(updates, int | np.integer) \
                 or updates < 1:
             raise ValueError(f"updates must be a whole number >= 1, got {updates!r}")
-        pairs = self._group_pairs()
-        lam = self.arrival_rate
+        # in units of time_unit (Λ near n), converted back at the end
+        pairs, unit = self._unit_pairs, self.time_unit
+        lam = float(sum(n / law.mean for n, law in pairs))
         v = sum(n * law.var / law.mean**3 for n, law in pairs)
-        p = self.accepted_rate / lam
+        p = 1.0 if self.threshold is None else self.accepted_rate * unit / lam
         v_acc = p * p * v + p * (1.0 - p) * lam
         lam_acc = p * lam
         mean = updates / lam_acc
         std = math.sqrt(v_acc * mean) / lam_acc if math.isfinite(v_acc) else math.inf
-        return RunTime(updates=int(updates), mean=mean, std=std)
+        return RunTime(updates=int(updates), mean=mean * unit, std=std * unit)
 
     @property
     def sync_round_time(self) -> float:
-        """Expected round time of synchronous SGD, ``E[max_i X_i]`` over all workers."""
-        pairs = self._group_pairs()
+        """Expected round time of synchronous SGD, ``E[max_i X_i]`` over all workers.
 
-        # E[max] = lo + ∫_lo^∞ (1 - Π F_g^n_g). The range is cut at quantiles of every
-        # group down to 1e-15 / n of tail mass, so QUADPACK sees each scale of a heavy tail.
-        lo = max(law.support[0] for _, law in pairs)
-        levels = 1.0 - np.logspace(0, -15, 31)[1:] / self.n_workers
-        edges = np.concatenate([np.asarray(law.quantile(levels), dtype=np.float64)
-                                for _, law in pairs]
-                               + [law.breakpoints() for _, law in pairs]
-                               + [law.atoms()[0] for _, law in pairs] + [np.array([lo])])
-        edges = np.unique(edges[np.isfinite(edges) & (edges >= lo)])
-
-        def tail_of_max(x: float) -> float:
-            # 1 - Π F_g^n_g = -expm1(Σ n_g log1p(-sf_g)): no cancellation far in the tail,
-            # where heavy-tailed laws still carry a sizeable part of E[max].
-            log_cdf = 0.0
-            for n, law in pairs:
-                sf = float(law.sf(x))
-                if sf >= 1.0:
-                    return 1.0
-                log_cdf += n * math.log1p(-sf)
-            return -math.expm1(log_cdf)
-
-        body = sum(integrate.quad(tail_of_max, a, b, limit=200, epsabs=1e-13,
-                                  epsrel=1e-11)[0] for a, b in itertools.pairwise(edges))
-        # Beyond the last edge, x = e / t maps the tail onto (0, 1]; a power tail becomes an
-        # integrable algebraic end-point singularity, which QUADPACK extrapolates well.
-        e = float(edges[-1])
-        tail, _ = integrate.quad(lambda t: tail_of_max(e / t) * e / (t * t) if t > 0 else 0.0,
-                                 0.0, 1.0, limit=500, epsabs=0.0, epsrel=1e-8)
-        return float(lo + body + tail)
+        Never below the largest mean round time (see :func:`expected_max`).
+        """
+        slowest = max(law.mean for _, law in self._group_pairs())  # exact, in user units
+        return max(self.time_unit * expected_max(self._unit_pairs), slowest)
 
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict[str, Any]:
@@ -364,6 +389,105 @@ class Cluster:
             "workers": self.n_workers,
             "groups": [{"workers": g.workers, "delay": str(g.delay)} for g in self.groups],
             "threshold": self.threshold,
+            "inert_threshold": self.inert_threshold,
             "link": None if self.link is None else {"message_size": self.link.message_size,
                                                     "capacity": self.link.capacity},
         }
+
+
+#: A staleness threshold dropping less than this fraction of gradients is no threshold.
+INERT_THRESHOLD_MASS = 1e-12
+
+
+def _drops_nothing(groups: Sequence[tuple[int, DelayLaw]], threshold: int) -> bool:
+    """Whether staleness above ``threshold`` has probability below the inert mass.
+
+    A gradient of group ``g`` with round ``x`` sees about ``Poisson(b_g x)`` updates
+    (``b_g = Λ − 1/μ_g``). Its staleness exceeds ``k_g = 2 (b x_q + 12 √(b x_q) + 30)``,
+    ``x_q`` the ``1 − 10⁻¹³`` quantile of the round, with probability below ``10⁻¹³``
+    (round beyond ``x_q``) plus a Poisson tail far below that; the factor 2 leaves room
+    for renewal counts more dispersed than Poisson ones. Thresholds from ``n − 1`` up are
+    checked only (below that, every threshold drops gradients).
+    """
+    n = sum(count for count, _ in groups)
+    if threshold < 2 * (n + 30):
+        return False
+    total = sum(count / law.mean for count, law in groups)
+    for _, law in groups:
+        try:
+            x_q = float(law.quantile(1.0 - 0.1 * INERT_THRESHOLD_MASS))
+        except (ValueError, ArithmeticError):
+            return False
+        lam = (total - 1.0 / law.mean) * x_q
+        if not (math.isfinite(lam) and threshold >= 2.0 * (lam + 12.0 * math.sqrt(lam) + 30.0)):
+            return False
+    return True
+
+
+def expected_max(groups: Sequence[tuple[int, DelayLaw]]) -> float:
+    """``E[max]`` of independent rounds: ``n_g`` rounds of law ``F_g`` for each group.
+
+    Parameters
+    ----------
+    groups : sequence of (int, DelayLaw)
+        Counts ``n_g >= 1`` and laws with finite means.
+
+    Returns
+    -------
+    float
+        At least ``max_g E[X_g]`` (exactly that for a single round) and never negative.
+
+    Notes
+    -----
+    With ``*`` the group of largest mean,
+    ``E[max] = μ* + ∫ (F*(x) − Π_g F_g(x)^{n_g}) dx`` and the integrand is
+    ``F* · (1 − F*^{n*−1} Π_{g≠*} F_g^{n_g}) >= 0``: the exact mean carries the bulk and
+    the quadrature only the non-negative excess. ``1 − Π`` is ``−expm1(Σ m_g log F_g)``
+    with ``log F = log1p(−sf)`` in the tail, so there is no cancellation where heavy
+    tails still carry a sizeable part of ``E[max]``. The range is cut at quantiles of
+    every group (down to ``1e-15 / n`` of tail mass, and at a few lower levels), so
+    QUADPACK sees each scale; beyond the last cut ``x = e / t`` maps the tail onto
+    ``(0, 1]``, where a power tail becomes an integrable end-point singularity.
+    """
+    pairs = [(int(n), law) for n, law in groups]
+    star = max(range(len(pairs)), key=lambda g: pairs[g][1].mean)
+    top = pairs[star][1]
+    others = [(n - (g == star), law) for g, (n, law) in enumerate(pairs)]
+    others = [(m, law) for m, law in others if m > 0]
+    if not others:
+        return float(top.mean)
+    n_total = sum(n for n, _ in pairs)
+
+    def excess(x: float) -> float:
+        f_top = float(top.cdf(x))
+        if f_top <= 0.0:
+            return 0.0
+        log_rest = 0.0
+        for m, law in others:
+            sf = float(law.sf(x))
+            if sf >= 1.0:
+                return f_top
+            log_rest += m * (math.log1p(-sf) if sf < 0.5 else math.log(float(law.cdf(x))))
+        return f_top * -math.expm1(log_rest)
+
+    lo = top.support[0]
+    levels = np.concatenate([[1e-3, 0.1, 0.5], 1.0 - np.logspace(0, -15, 31)[1:] / n_total])
+    with np.errstate(over="ignore", under="ignore"):
+        edges = np.concatenate([np.asarray(law.quantile(levels), dtype=np.float64)
+                                for _, law in pairs]
+                               + [law.breakpoints() for _, law in pairs]
+                               + [law.atoms()[0] for _, law in pairs] + [np.array([lo])])
+    edges = np.unique(edges[np.isfinite(edges) & (edges >= lo)])
+    # full_output: QUADPACK reports "roundoff detected" as a message, not a warning; the
+    # pieces are then accurate to far below epsabs relative to the mean.
+    atol = 1e-12 * top.mean
+    body = sum(integrate.quad(excess, a, b, limit=200, epsabs=atol, epsrel=1e-10,
+                              full_output=1)[0] for a, b in itertools.pairwise(edges))
+    e = float(edges[-1])
+    if e > 0 and math.isinf(max(law.support[1] for _, law in pairs)):
+        tail = integrate.quad(lambda t: excess(e / t) * e / (t * t) if t > 0 else 0.0,
+                              0.0, 1.0, limit=500, epsabs=atol, epsrel=1e-8,
+                              full_output=1)[0]
+    else:
+        tail = 0.0
+    return float(top.mean + max(body + tail, 0.0))

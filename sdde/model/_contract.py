@@ -70,12 +70,20 @@ def check_gains(lr: float, n_workers: int, curvatures: Iterable[float]) -> None:
         raise ValueError(
             f"lr: the gain κ = η·n·h = {top:.3g} of curvature {h_max:g} is above "
             f"{GAIN_MAX:g} (the input contract; every threshold is orders of magnitude "
-            f"lower): use a learning rate below {lr * GAIN_MAX / top:.3g}")
+            f"lower): use a learning rate below {_three_digits(lr * GAIN_MAX / top, -1):g}")
     if bottom < GAIN_MIN:
         fix = ("leave the flattest curvatures out of the Hessian" if h_max / h_min
                > GAIN_MAX / GAIN_MIN else f"use a learning rate above "
-               f"{lr * GAIN_MIN / bottom:.3g} or leave the flattest curvatures out")
+               f"{_three_digits(lr * GAIN_MIN / bottom, +1):g} or leave the flattest "
+               "curvatures out")
         raise ValueError(
             f"lr: the gain κ = η·n·h = {bottom:.3g} of curvature {h_min:g} is below "
             f"{GAIN_MIN:g} (the input contract: that mode would need more than a billion "
             f"rounds to move): {fix}")
+
+
+def _three_digits(x: float, direction: int) -> float:
+    """``x`` to three significant digits, rounded down (``-1``) or up (``+1``)."""
+    scale = 10.0 ** (math.floor(math.log10(x)) - 2)
+    digits = math.floor(x / scale) if direction < 0 else math.ceil(x / scale)
+    return digits * scale

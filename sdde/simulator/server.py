@@ -208,6 +208,29 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
         return _stack(list(pool.map(one, streams)))
 
 
+#: Bytes a simulation holds per push event and replica: the push schedule (time, worker),
+#: the recorded staleness, delay and acceptance, and the copies made when replicas are
+#: stacked (measured peak: ~70 bytes per event).
+BYTES_PER_EVENT = 80
+
+
+def simulation_bytes(model: AsyncSGDModel, *, n_updates: int, replicas: int,
+                     record_every: int = 1) -> int:
+    """Memory :func:`simulate` needs for ``replicas`` runs of ``n_updates`` updates.
+
+    An estimate from the expected number of pushes (``n_updates`` over the acceptance
+    under a threshold, plus a round of slack), at :data:`BYTES_PER_EVENT` each, and the
+    loss records; the workers' parameter snapshots are negligible for the model's
+    quadratic (one coordinate per mode).
+    """
+    cluster = model.cluster
+    acceptance = cluster.accepted_rate / cluster.arrival_rate
+    events = n_updates / max(acceptance, 1e-12) + 2 * cluster.n_workers
+    records = n_updates / record_every * (2 + model.spectrum.n_modes)
+    return int(replicas * (events * BYTES_PER_EVENT + records * 8
+                           + cluster.n_workers * model.spectrum.n_modes * 8))
+
+
 def _check(*, n_updates: int, replicas: int, record_every: int, lr: float, bound: float,
            start: str, engine: str) -> None:
     for name, value in (("n_updates", n_updates), ("replicas", replicas),

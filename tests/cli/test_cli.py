@@ -29,7 +29,8 @@ from sdde.delays._spec_examples import DELAY_SPEC_EXAMPLES
 
 ALL_FAMILIES = families()
 
-STALENESS_KEYS = {"method", "mean", "var", "p50", "p99", "pmf", "tail_mass"}
+STALENESS_KEYS = {"method", "mean", "var", "p50", "p99", "pmf_start", "pmf",
+                  "pmf_mass_outside", "tail_mass"}
 INPUT_KEYS = {"workers", "lr", "delay", "threshold", "bandwidth", "updates", "exact", "seed"}
 
 
@@ -80,9 +81,10 @@ def test_json_has_documented_keys_and_values(capsys: pytest.CaptureFixture[str])
         assert law["mean"] == pytest.approx(31.0, rel=1e-9)
         assert law["var"] > 0
         assert law["p50"] <= law["p99"]
-        # to_dict cuts the pmf where its cumulative reaches 1 - 1e-9.
+        # to_dict lists the central range holding all but 1e-9 of the mass, and the rest
         assert sum(law["pmf"]) >= 1 - 1e-9
         assert sum(law["pmf"]) <= 1 + 1e-9
+        assert sum(law["pmf"]) + law["pmf_mass_outside"] == pytest.approx(1.0, abs=1e-12)
         assert all(p >= 0 for p in law["pmf"])
         assert 0 <= law["tail_mass"] < 1e-9
     assert cluster["staleness"]["method"] == "poisson"
