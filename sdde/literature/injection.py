@@ -349,9 +349,15 @@ def default_target(objective: Task, *, lr: float, n_updates: int,
                           theta0=theta0, weights=weights)
     target = max(fraction * float(loss[0]), 2.0 * float(loss[-1]))
     if not (math.isfinite(target) and target < float(loss[0])):
-        raise ValueError(f"plain SGD at lr = {lr:g} does not bring the loss below "
-                         f"{fraction:g} of its start or half its noise floor (η·h_max at or "
-                         "beyond 2, or too much noise): lower the learning rate")
+        kept = float(loss[-1]) / float(loss[0])
+        if math.isfinite(kept) and kept < 1.0:  # it converges, just not far in n_updates
+            raise ValueError(f"plain SGD at lr = {lr:g} still has {kept:.0%} of its starting "
+                             f"loss after {n_updates} updates (n_updates), so no target "
+                             "below the start can be chosen: give more updates or a target "
+                             "loss")
+        raise ValueError(f"plain SGD at lr = {lr:g} does not bring the loss below its start "
+                         f"in {n_updates} updates (η·h_max at or beyond 2, or too much "
+                         "noise): lower the learning rate or the noise")
     return target
 
 

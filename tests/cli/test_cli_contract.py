@@ -106,3 +106,12 @@ def test_an_inert_threshold_is_said_and_analysed_as_none(
     _, plain, _ = run(capsys, "--workers", "32")
     tail = out.split("staleness (server updates")[1]
     assert tail == plain.split("staleness (server updates")[1]
+
+
+def test_inject_with_too_few_updates_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """η·h = 0.01 converges: the refusal must not tell the user to lower the rate."""
+    code, out, err = run(capsys, "--workers", "4", "--no-exact", "--inject", "1",
+                         "--updates", "10")
+    line = assert_usage_error(code, out, err, "--inject", "82% of its starting loss",
+                              "--updates")
+    assert "lower the learning rate" not in line
