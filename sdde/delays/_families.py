@@ -316,10 +316,12 @@ class Gamma(ShapeScaleLaw):
         w = self.scale * z
         a, b = w.real, w.imag
         near = np.abs(w) < 0.5
-        real = np.where(near, 0.5 * np.log1p(a * (2.0 + a) + b * b),
-                        np.log(np.hypot(1.0 + a, b)))
+        real = np.empty(np.shape(w))
+        real[near] = 0.5 * np.log1p(a[near] * (2.0 + a[near]) + b[near] ** 2)
+        real[~near] = np.log(np.hypot(1.0 + a[~near], b[~near]))
         log1p_w = real + 1j * np.arctan2(b, 1.0 + a)
-        return np.exp(-self.shape * log1p_w)
+        with np.errstate(over="ignore"):  # next to the pole φ grows past any float: inf
+            return np.exp(-self.shape * log1p_w)
 
     def sample_moment_biased(
         self, rng: np.random.Generator, size: int | tuple[int, ...], order: int

@@ -74,6 +74,9 @@ class SyncComparison:
                 f"{self.round_time:.4g} time units: ")
         if not self.stable:
             return head + "DIVERGES (a round's step n·η·h exceeds 2)"
+        if math.isinf(self.decay_rate):  # n·η·h = 1 on every mode: one round lands on θ*
+            return head + ("converges in one round (the round's step n·η·h is exactly 1 on "
+                           "every mode), faster than any asynchronous run")
         rate = f"decay rate {self.decay_rate:.4g}/time"
         s = self.speedup
         if s is None:

@@ -217,7 +217,11 @@ def stationary_variance(kappa: float, law: DelayLaw | DelayKernel, sigma: float 
     # oscillates, so beyond W its integral is O(κ/W³). Up to W = 2000 (1 + κ) the density
     # is integrated on pieces of length 20; beyond, the 1/ω² part exactly (1/W): the
     # neglected rest is ~κ/W³ < 1e-10 relative to the variance.
-    cuts = np.unique(np.concatenate([[0.0, 0.5 * kappa, kappa, 2.0 * kappa, 4.0 * kappa + 4.0],
+    # A small gain's peak (height 1/κ², width κ) decays like 1/ω² over decades up to
+    # 4κ + 4: geometric cuts (six per decade) keep every piece smooth on its own scale.
+    decades = np.geomspace(2.0 * kappa, 4.0 * kappa + 4.0,
+                           max(2, math.ceil(6 * math.log10((4.0 * kappa + 4.0) / kappa))))
+    cuts = np.unique(np.concatenate([[0.0, 0.5 * kappa, kappa], decades,
                                      np.arange(4.0 * kappa + 4.0, far, 20.0), [far]]))
     lo, hi = cuts[:-1], cuts[1:]
     # Every piece by Gauss–Legendre with 16 and 32 nodes at once (vectorised); pieces
