@@ -41,6 +41,7 @@ import numpy.typing as npt
 from scipy.special import stdtrit  # t quantiles without scipy.stats (0.5 s to import)
 
 from sdde._numerics import FloatArray, finite_or_none
+from sdde._progress import ProgressCallback
 from sdde.cluster.cluster import Cluster
 from sdde.model.kernels import StepPolicy
 
@@ -317,10 +318,25 @@ def root_with_interval(curve: LyapunovCurve, j: int) -> tuple[float, float, floa
     return float(k[j]) + offset, (hw_gamma / abs(slope) if slope != 0 else math.inf), slope
 
 
+#: Sweeps of the Monte Carlo estimate at most: 5 coarse, 3 fine, 4 polishing.
+_MAX_SWEEPS = 12
+
+
 def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Generator,
-              rel_tol: float) -> AlmostSureThreshold:
+              rel_tol: float, progress: ProgressCallback | None = None) -> AlmostSureThreshold:
     """The Monte Carlo estimate (pilot grid → fine grid → polished root, more rounds
-    until the interval is narrower than ``rel_tol``; see theory/divergence.md)."""
+    until the interval is narrower than ``rel_tol``; see theory/divergence.md).
+
+    ``progress`` is called with the share of the (at most :data:`_MAX_SWEEPS`) sweeps done.
+    """
+    sweeps = 0
+
+    def swept() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        if progress is not None:
+            progress(min(sweeps / _MAX_SWEEPS, 1.0))
+
     n = cluster.n_workers
     factors = policy_factors(policy, n)
     pilot = max(400.0, 40_000.0 / n)
@@ -332,6 +348,7 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
     for _ in range(5):  # widen the search until γ crosses zero
         grid = np.geomspace(lo_k, hi_k, 24)
         coarse = _sweep_all(schedules, cluster, grid, factors, batch_time)
+        swept()
         batch_time = coarse.batch_time  # rounded to the renormalisation interval
         j = first_upward_crossing(grid, coarse.gamma)
         if j is not None:
@@ -346,6 +363,7 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
     found = None
     for _ in range(3):  # re-centre when the crossing sits at an edge of the window
         curve = _sweep_all(schedules, cluster, fine, factors, batch_time)
+        swept()
         jf = first_upward_crossing(fine, curve.gamma)
         if jf is not None:
             found = root_with_interval(curve, jf)
@@ -368,9 +386,11 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
                 schedules += _draw(cluster, extra, rng)
         polish = root + max(hw / root, 0.003) * root * np.linspace(-2.0, 2.0, 5)
         final = _sweep_all(schedules, cluster, polish, factors, batch_time)
+        swept()
         jp = first_upward_crossing(polish, final.gamma)
         if jp is None:  # the crossing left the polish window: back to the fine grid
             final = _sweep_all(schedules, cluster, fine, factors, batch_time)
+            swept()
             jp = first_upward_crossing(fine, final.gamma)
             if jp is None:
                 raise RuntimeError("the crossing of the Lyapunov exponent was lost")
@@ -476,7 +496,8 @@ _CACHE: dict[tuple[str, str, float], AlmostSureThreshold] = {}
 def almost_sure_threshold(cluster: Cluster, policy: StepPolicy | None = None, *,
                           rng: np.random.Generator | None = None,
                           rel_tol: float = DEFAULT_REL_TOL,
-                          use_table: bool = True) -> AlmostSureThreshold:
+                          use_table: bool = True,
+                          progress: ProgressCallback | None = None) -> AlmostSureThreshold:
     """``κ_as``: the gain ``κ = η n h`` above which a single run of the server diverges.
 
     Parameters
@@ -492,6 +513,9 @@ def almost_sure_threshold(cluster: Cluster, policy: StepPolicy | None = None, *,
         Target relative 95 % half-width of a Monte Carlo estimate.
     use_table : bool
         Use the closed forms and the table of the built-in laws where they apply.
+    progress : callable, optional
+        Called with the fraction done of a Monte Carlo estimate (seconds to minutes for
+        thousands of workers).
 
     Returns
     -------
@@ -517,10 +541,10 @@ def almost_sure_threshold(cluster: Cluster, policy: StepPolicy | None = None, *,
     if cluster.accepted_rate == 0:
         return AlmostSureThreshold(kappa=math.inf, half_width=0.0, method="closed form")
     if rng is not None:
-        return _estimate(cluster, policy, rng, rel_tol)
+        return _estimate(cluster, policy, rng, rel_tol, progress)
     key = (repr(cluster), repr(policy), float(rel_tol))
     if key not in _CACHE:
-        _CACHE[key] = _estimate(cluster, policy, np.random.default_rng(0), rel_tol)
+        _CACHE[key] = _estimate(cluster, policy, np.random.default_rng(0), rel_tol, progress)
     return _CACHE[key]
 
 

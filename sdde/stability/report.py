@@ -401,7 +401,8 @@ def _analyze_stability(model: AsyncSGDModel, target_loss: float | None,
     # pushes), never to a server: the mean field is all there is to say
     server = server and not any(isinstance(law, GeometricSum)
                                 for law in model.cluster.round_laws)
-    thresholds = divergence_thresholds(model, rng=rng) if server else \
+    thresholds = divergence_thresholds(
+        model, rng=rng, progress=lambda f: report_progress(0.2 * f)) if server else \
         mean_field_thresholds(model)
     report_progress(0.2)
     modes = _solve_modes(model, kappa_star, thresholds,

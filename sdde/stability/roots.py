@@ -12,10 +12,11 @@ the closed right half-plane as the certificate of stability. ``theory/stability.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
 
 import numpy as np
 from scipy import linalg, optimize, special
@@ -185,6 +186,10 @@ def characteristic_roots(
     finally Newton from a grid over that half-disk) instead of returning an answer the
     count contradicts.
 
+    Only the generator's first row depends on ``κ``: the rest is built once per kernel
+    and size and reused by later calls (a worker-count search solves one kernel at
+    dozens of gains). The search runs on one BLAS thread (:func:`single_blas_thread`).
+
     Examples
     --------
     >>> from sdde import delays
@@ -210,7 +215,22 @@ def characteristic_roots(
         raise ValueError("Lambert W solves point delays only; use method='generator'")
     if kernel.point_delay and method != "generator":
         return point_delay_roots(kappa * kernel.mass, n)
-    search = _RootSearch(kappa, kernel)
+    with single_blas_thread():
+        return _characteristic_roots(kappa, kernel, n, unstable_count, fast=True)
+
+
+def _characteristic_roots(kappa: float, kernel: DelayKernel, n: int,
+                          unstable_count: int | None, *, fast: bool) -> ComplexArray:
+    """The generator search of :func:`characteristic_roots` (arguments checked there).
+
+    ``fast=False`` is the method as it was before issue "Robustness: no answer in 30 s",
+    kept as the reference the fast path is tested against: the generator rebuilt on
+    every call (the fast path takes its gain-independent part from a per-kernel cache,
+    :func:`_kernel_generator`: the same matrix), and the bound on its eigenvalues from
+    the complex transform and its derivative (the fast path: a real table of the law's
+    body, :meth:`_RootSearch.real_transform`).
+    """
+    search = _RootSearch(kappa, kernel, fast=fast)
     # Newton needs only a guess in the basin. Checked by hand for the built-in laws at
     # κ in {0.05, 1, 3}: from N = 24–32 on, the rightmost eigenvalue no longer moves (it
     # sits at the discretised kernel's own accuracy); residual tests and the certified
@@ -276,10 +296,12 @@ def _merge_roots(roots: ComplexArray, new: ComplexArray) -> ComplexArray:
 class _RootSearch:
     """Guesses for, and Newton polishing of, the roots of one gain and kernel."""
 
-    def __init__(self, kappa: float, kernel: DelayKernel) -> None:
-        self.kappa, self.kernel = kappa, kernel
+    def __init__(self, kappa: float, kernel: DelayKernel, *, fast: bool = True) -> None:
+        self.kappa, self.kernel, self.fast = kappa, kernel, fast
         self.transient = kernel.heavy_tailed
         self.transform, self.abscissa = _transform_and_abscissa(kernel, self.transient)
+        #: The law's body (heavy tails): the rule behind ``transform``.
+        self.body = _transient_rule(kernel) if self.transient else None
         self.nodes, self.weights = _generator_kernel(kernel)
         self.tau = float(self.nodes.max(initial=0.0))
         #: ``(m, μ)`` of the nearby point delay ``m e^{−μz}`` of a concentrated kernel.
@@ -289,14 +311,31 @@ class _RootSearch:
         """The generator's eigenvalues where roots can be: right of the abscissa and
         within ``|z| <= 2 κ φ(Re z) + 1`` (``keep`` rightmost, or all)."""
         kappa, tau = self.kappa, self.tau
-        guesses = _generator_eigenvalues(kappa, self.nodes, self.weights, tau, size)
+        guesses = _generator_eigenvalues(kappa, self.nodes, self.weights, tau, size,
+                                         kernel=self.kernel if self.fast else None)
         # A root has |z| = κ |φ(z)| <= κ φ(Re z): eigenvalues far outside are
         # discretisation artefacts (and would need rules for very high frequencies).
         guesses = guesses[(guesses.real > self.abscissa) & (guesses.real * tau > -600.0)]
-        with np.errstate(over="ignore", invalid="ignore"):
-            bound = kappa * np.abs(self.transform(guesses.real.astype(np.complex128))[0])
+        if self.fast:
+            bound = kappa * self.real_transform(guesses.real)
+        else:  # the reference method: the complex transform (and derivative) at each
+            with np.errstate(over="ignore", invalid="ignore"):
+                bound = kappa * np.abs(self.transform(
+                    guesses.real.astype(np.complex128))[0])
         guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
         return guesses[np.argsort(-guesses.real)][:keep]
+
+    def real_transform(self, x: FloatArray) -> FloatArray:
+        """``|φ(x)|`` at real ``x``, each distinct value once (a conjugate pair shares its
+        real part); for heavy tails from a real exponential table of the law's body, four
+        times cheaper than the complex one and with its derivative."""
+        values, inverse = np.unique(x, return_inverse=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.body is not None:
+                phi = np.abs(np.exp(-np.outer(values, self.body.nodes)) @ self.body.weights)
+            else:
+                phi = np.abs(self.transform(values.astype(np.complex128))[0])
+        return np.asarray(phi[inverse.ravel()], dtype=np.float64)
 
     def lambert_guesses(self, n_guesses: int) -> ComplexArray:
         """``W_k(−κ m μ) / μ`` for the ``n_guesses`` rightmost branches of the point delay
@@ -411,6 +450,45 @@ def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]
         return -z.real, True
     _, abscissa = _transform_and_abscissa(kernel, kernel.heavy_tailed)
     return (-abscissa if math.isfinite(abscissa) else math.nan), False
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS libraries, or None without it."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the block with the BLAS libraries limited to one thread (when threadpoolctl
+    is installed; else unchanged).
+
+    The root searches solve small dense problems (a generator of at most 481 points,
+    matrix-vector products over a few thousand quadrature nodes), where BLAS threads do
+    not pay: on a machine whose cores are busy with other work, OpenBLAS's threads wait
+    for each other on every call, and a 200-point eigenvalue problem took 0.26–1.5 s
+    instead of 13 ms (issue "Robustness: no answer in 30 s"). The previous limits are
+    restored on exit. The limits are process-wide: do not run BLAS-heavy work in other
+    threads meanwhile and expect it to use several threads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with single_blas_thread():
+    ...     w = np.linalg.eigvals(np.diag([1.0, 2.0]))
+    >>> sorted(w.tolist())
+    [1.0, 2.0]
+    """
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover - optional dependency
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
 
 
 Transform = Callable[[ComplexArray], tuple[ComplexArray, ComplexArray]]
@@ -547,10 +625,59 @@ def _generator_kernel(kernel: DelayKernel) -> tuple[FloatArray, FloatArray]:
 
 
 def _generator_eigenvalues(kappa: float, nodes: FloatArray, weights: FloatArray,
-                           tau: float, size: int) -> ComplexArray:
-    """Eigenvalues of the Chebyshev collocation of the generator on ``[−τ, 0]``."""
+                           tau: float, size: int, *,
+                           kernel: DelayKernel | None = None) -> ComplexArray:
+    """Eigenvalues of the Chebyshev collocation of the generator on ``[−τ, 0]``.
+
+    With ``kernel`` (whose discretised delays ``nodes``, ``weights`` must be), the
+    gain-independent part comes from the per-kernel cache (:func:`_kernel_generator`):
+    the same matrix, built once for the dozens of gains of a worker-count search.
+    """
     if tau <= 0.0:  # no delay at all: x' = −κ m x
         return np.array([-kappa * float(weights.sum())], dtype=np.complex128)
+    if kernel is None:
+        gen, row = _generator_parts(nodes, weights, tau, size)
+    else:
+        base, row = _kernel_generator(kernel, size)
+        gen = base.copy()
+    gen[0] = -kappa * row
+    return np.asarray(linalg.eigvals(gen, overwrite_a=True), dtype=np.complex128)
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_generator(kernel: DelayKernel, size: int) -> tuple[FloatArray, FloatArray]:
+    """:func:`_generator_parts` of a kernel's discretised delays (cached per kernel object
+    and size: the worker-count search solves one kernel at dozens of gains)."""
+    nodes, weights = _generator_kernel(kernel)
+    base, row = _generator_parts(nodes, weights, float(nodes.max(initial=0.0)), size)
+    base.setflags(write=False)
+    row.setflags(write=False)
+    return base, row
+
+
+def _generator_parts(nodes: FloatArray, weights: FloatArray, tau: float,
+                     size: int) -> tuple[FloatArray, FloatArray]:
+    """The generator's collocation matrix without its first row, and that row per unit
+    gain.
+
+    Parameters
+    ----------
+    nodes, weights : ndarray of float
+        Delays (``0 < x <= τ``) and weights of the discretised kernel.
+    tau : float
+        The largest delay, ``τ > 0``.
+    size : int
+        ``N``: the generator is collocated at ``N + 1`` Chebyshev points.
+
+    Returns
+    -------
+    gen : ndarray of float, shape (N + 1, N + 1)
+        Rows ``1..N``: ``(2/τ) D``, ``D`` the Chebyshev differentiation matrix; row 0 is
+        zero. The generator at gain ``κ`` is ``gen`` with row 0 set to ``−κ row``: only
+        that row depends on the gain.
+    row : ndarray of float, shape (N + 1,)
+        ``Σ_k w_k ℓ(−x_k)``, the Lagrange basis at the delays weighted by the kernel.
+    """
     j = np.arange(size + 1)
     x = np.cos(np.pi * j / size)
     theta = 0.5 * tau * (x - 1.0)  # theta[0] = 0, theta[-1] = −τ
@@ -560,8 +687,8 @@ def _generator_eigenvalues(kappa: float, nodes: FloatArray, weights: FloatArray,
     d -= np.diag(d.sum(axis=1))
     gen = np.empty((size + 1, size + 1))
     gen[1:] = (2.0 / tau) * d[1:]
-    gen[0] = -kappa * (weights @ _lagrange_rows(-nodes, theta, c))
-    return np.asarray(linalg.eigvals(gen), dtype=np.complex128)
+    gen[0] = 0.0
+    return gen, weights @ _lagrange_rows(-nodes, theta, c)
 
 
 def _lagrange_rows(t: FloatArray, theta: FloatArray, signs: FloatArray) -> FloatArray:
@@ -698,9 +825,10 @@ def unstable_root_count(kappa: float, law: DelayLaw | DelayKernel) -> int | None
     def delta(w: FloatArray) -> ComplexArray:
         return 1j * w + kappa * kernel.on_axis(w, coarse=True)
 
-    change = certified_arg_change(
-        delta, 0.0, end, lipschitz=1.0 + kappa * kernel.weighted_mean,
-        error=kappa * kernel.transform_error(end, coarse=True) + 1e-13)
+    with single_blas_thread():
+        change = certified_arg_change(
+            delta, 0.0, end, lipschitz=1.0 + kappa * kernel.weighted_mean,
+            error=kappa * kernel.transform_error(end, coarse=True) + 1e-13)
     if change is None:
         return None
     return -2 * math.floor(change / (2 * math.pi))

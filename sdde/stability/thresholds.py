@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sdde._numerics import FloatArray, finite_or_none
+from sdde._progress import ProgressCallback
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.stability.almost_sure import (
     AlmostSureThreshold,
@@ -117,7 +118,8 @@ def mean_field_thresholds(model: AsyncSGDModel) -> DivergenceThresholds:
 
 
 def divergence_thresholds(model: AsyncSGDModel, *,
-                          rng: np.random.Generator | None = None) -> DivergenceThresholds:
+                          rng: np.random.Generator | None = None,
+                          progress: ProgressCallback | None = None) -> DivergenceThresholds:
     """The three divergence thresholds of ``model``'s cluster and step policy.
 
     Parameters
@@ -128,6 +130,8 @@ def divergence_thresholds(model: AsyncSGDModel, *,
     rng : numpy.random.Generator, optional
         For the almost-sure estimate where no closed form or table applies (default: a
         fixed seed, with the result cached).
+    progress : callable, optional
+        Called with the fraction done of the almost-sure Monte Carlo estimate, if one runs.
 
     Returns
     -------
@@ -145,7 +149,8 @@ def divergence_thresholds(model: AsyncSGDModel, *,
     policy = None if model.policy.is_constant else model.policy
     kappa_star = critical_kappa(model.kernel)
     mean = Threshold(kappa=kappa_star, half_width=0.0, method="SDDE mean field", exact=False)
-    surely: AlmostSureThreshold = almost_sure_threshold(model.cluster, policy, rng=rng)
+    surely: AlmostSureThreshold = almost_sure_threshold(model.cluster, policy, rng=rng,
+                                                                progress=progress)
     almost = Threshold(kappa=surely.kappa, half_width=surely.half_width, method=surely.method,
                        exact=True)
     ms = mean_square_threshold(model.cluster, policy, kernel=model.kernel)
