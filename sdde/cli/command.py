@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
                                  rng=np.random.default_rng(args.seed),
                                  n_gradients=args.gradients, progress=bar)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
     finally:
         bar.close()
     bar = _progress_bar("stability analysis", args)
@@ -253,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         stability = analyze_stability(model, target_loss=args.target_loss,
                                       initial_error=args.initial_error, progress=bar)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
     finally:
         bar.close()
     from sdde.literature.synchrony import compare_synchronous
@@ -312,8 +312,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_contract(args: argparse.Namespace) -> None:
     """The model's numbers against the input contract (docs/cli.md), before any work."""
-    from sdde.model._contract import TARGET_MAX, TARGET_MIN, check_value
+    from sdde.model._contract import MAX_WORKERS, TARGET_MAX, TARGET_MIN, check_value
 
+    total = sum(_whole("--workers", 1)(token.partition(":")[0]) for token in args.workers)
+    if total > MAX_WORKERS:
+        raise UsageError(f"--workers: at most {MAX_WORKERS:,} workers in all (the input "
+                         f"contract: tables and simulations grow with the count), got "
+                         f"{total:,}")
     try:
         check_value("--lr", args.lr, example="0.01")
         check_value("--noise", args.noise, zero_ok=True, example="0.5")
@@ -338,6 +343,11 @@ def _check_simulation_memory(args: argparse.Namespace, model: AsyncSGDModel) -> 
     budget = memory_budget()
     if need(args.updates) <= budget:
         return
+    if need(1) > budget:  # even one update per run is too much: the runs themselves
+        raise UsageError(f"--simulate: {args.replicas:,} runs need about {gib(need(1))} "
+                         f"before the first update, more than half of the "
+                         f"{gib(2 * budget)} this machine has available: use fewer "
+                         "--replicas")
     lo, hi = 1, args.updates  # the most updates that fit: need() grows with updates
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -728,7 +738,7 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDMode
         return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
                              noise=args.noise, policy=policy)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
 
 
 def _cluster_from_args(args: argparse.Namespace) -> Cluster:
@@ -754,7 +764,22 @@ def _cluster_from_args(args: argparse.Namespace) -> Cluster:
                 raise UsageError(f"--bandwidth: {exc}") from None
         return Cluster(workers=groups, threshold=args.threshold, link=link)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
+
+
+#: The library names parameters the way its signatures do; the command names options.
+_OPTION_OF = {"lr": "--lr", "noise": "--noise", "workers": "--workers",
+              "threshold": "--threshold", "initial error": "--initial-error",
+              "target loss": "--target-loss"}
+
+
+def _usage_error(exc: ValueError) -> UsageError:
+    """A library ``ValueError`` as a usage error, its leading parameter named as an option."""
+    text = str(exc)
+    for name, option in _OPTION_OF.items():
+        if text.startswith((f"{name} ", f"{name}:")):
+            return UsageError(option + text[len(name):])
+    return UsageError(text)
 
 
 def _key_values(option: str, text: str, keys: dict[str, str]) -> dict[str, float]:

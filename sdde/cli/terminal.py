@@ -34,6 +34,8 @@ ASCII_SPELLINGS = {
     "κ": "kappa", "λ": "lambda", "μ": "mu", "σ": "sigma", "τ": "tau", "φ": "phi",
 }
 _HANDLER = "sdde-ascii"
+#: The installed package's directory: its own warnings are notices, others' are not.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 #: Set to 1 to print the warnings the command recorded (for developers and bug reports).
 DEBUG_ENV = "SDDE_DEBUG"
 
@@ -93,7 +95,7 @@ def _report(caught: list[warnings.WarningMessage], prog: str) -> None:
     seen: set[str] = set()
     for w in caught:
         text = " ".join(str(w.message).split())
-        if w.category is UserWarning and w.filename.replace("\\", "/").find("/sdde/") >= 0:
+        if w.category is UserWarning and os.path.abspath(w.filename).startswith(_PACKAGE):
             line = f"{prog}: note: {text}"
         elif debug:
             line = (f"{prog}: debug: {w.category.__name__}: {text} "

@@ -181,6 +181,12 @@ class Cluster:
 
     # ------------------------------------------------------------------ basics
     @property
+    def given_threshold(self) -> int | None:
+        """The threshold as given (an inert one included): what a cluster of other worker
+        counts built from this one must keep."""
+        return self.threshold if self.threshold is not None else self.inert_threshold
+
+    @property
     def n_workers(self) -> int:
         """Total number of workers ``n``."""
         return sum(g.workers for g in self.groups)

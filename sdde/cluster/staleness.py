@@ -42,6 +42,8 @@ from sdde.delays._quadrature import law_quadrature
 #: unless the mean staleness times :data:`K_CAP_PER_MEAN` is larger: the bulk of the law is
 #: always tabulated (a million workers have a mean staleness near 10⁶).
 K_CAP = 2**18
+#: Most staleness values a table may hold (512 MiB of float64).
+MAX_TABLE = 2**26
 #: The cap on tabulated staleness values is at least this many times the mean staleness.
 K_CAP_PER_MEAN = 32
 #: Default bound on the probability mass left beyond the tabulated range.
@@ -451,7 +453,11 @@ def poisson_k_max(groups: Groups, *, tail_tol: float = TAIL_TOL) -> int:
 
 
 def _k_max(laws: Sequence[DelayLaw], rates: FloatArray, tail_tol: float) -> int:
-    """A ``k`` with ``P(S > k) <~ tail_tol`` for the mixed Poisson laws (capped)."""
+    """A ``k`` with ``P(S > k) <~ tail_tol`` for the mixed Poisson laws (capped).
+
+    Raises ``ValueError`` when the bulk of some group's staleness (its mean) lies beyond
+    :data:`MAX_TABLE` entries: no table of the law fits in memory.
+    """
     k = 1.0
     cap = float(K_CAP)
     for law, a in zip(laws, rates, strict=True):
@@ -459,7 +465,13 @@ def _k_max(laws: Sequence[DelayLaw], rates: FloatArray, tail_tol: float) -> int:
         lam = a * x_q
         k = max(k, lam + 12.0 * math.sqrt(lam) + 30.0)
         cap = max(cap, K_CAP_PER_MEAN * a * law.mean)
-    return int(min(math.ceil(k), math.ceil(cap)))
+        if a * law.mean > MAX_TABLE:
+            raise ValueError(
+                f"workers: a gradient of the group whose mean round is {law.mean:.3g} times "
+                f"the cluster's mean sees {a * law.mean:.3g} updates on average, beyond the "
+                f"{MAX_TABLE:,} staleness values sdde tabulates: use fewer workers, or "
+                "groups whose round times are closer")
+    return int(min(math.ceil(k), math.ceil(cap), MAX_TABLE))
 
 
 def _acceptance_fixed_point(counts: FloatArray, rates: FloatArray, laws: Sequence[DelayLaw],

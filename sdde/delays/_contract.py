@@ -5,7 +5,7 @@ outside it raises one ``ValueError`` line naming the parameter, the allowed rang
 valid example. Laws built directly in Python are not checked (the constructors only
 reject laws that do not exist, such as a Pareto law with an infinite mean).
 
-Two rules (``docs/contract_delays.md``):
+Two rules (``docs/cli.md``, "Delay laws"):
 
 * **Time scale.** Every time the user writes (``mean``, ``scale``, ``value``, ``time``,
   ``low``, ``high``, ``shift``, ``1/rate``, trace durations) and the law's mean lie in
@@ -188,7 +188,8 @@ def check_law(family: str, values: Mapping[str, float], law: DelayLaw) -> None:
         if kind == "min" and not value >= bound:
             raise _refuse(family, name, f">= {bound:g}", value, _tail_why())
         if kind == "max" and not value <= bound:
-            raise _refuse(family, name, f"<= {bound:.4g}", value, _tail_why())
+            shown = math.floor(bound * 1e3) / 1e3  # rounded down: the bound shown is allowed
+            raise _refuse(family, name, f"<= {shown:g}", value, _tail_why())
     top = MAX_SHAPE.get(family)
     if top is not None and values.get("shape", values.get("k", 0.0)) > top:
         raise _refuse(family, "shape" if "shape" in values else "k", f"<= {top:g}",

@@ -148,7 +148,7 @@ def parse(spec: str) -> DelayLaw:
         out of range) and what is accepted instead. Besides the laws' own limits, the
         input contract of :mod:`sdde.delays._contract` applies: times in
         ``[1e-9, 1e9]`` and shape parameters where the tail is still observable
-        (``docs/contract_delays.md``).
+        (``docs/cli.md``, "Delay laws").
 
     Examples
     --------

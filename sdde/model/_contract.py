@@ -19,6 +19,8 @@ from typing import Final
 #: Smallest and largest learning rate, curvature, noise variance and initial error.
 VALUE_MIN: Final = 1e-30
 VALUE_MAX: Final = 1e30
+#: Most workers the command answers for (every analysis was timed up to here: seconds).
+MAX_WORKERS: Final = 1_000_000
 #: Most Hessian eigenvalues a spectrum may list (each is a mode the analysis solves).
 MAX_MODES: Final = 1_000_000
 #: Smallest and largest target loss.
@@ -66,24 +68,30 @@ def check_gains(lr: float, n_workers: int, curvatures: Iterable[float]) -> None:
     h = [float(v) for v in curvatures]
     h_min, h_max = min(h), max(h)
     top, bottom = lr * n_workers * h_max, lr * n_workers * h_min
-    if top > GAIN_MAX:
+    # the ends themselves are inside, up to rounding of the product η·n·h
+    too_high, too_low = top > GAIN_MAX * (1 + 1e-12), bottom < GAIN_MIN * (1 - 1e-12)
+    if h_max / h_min > GAIN_MAX / GAIN_MIN and (too_high or too_low):
+        raise ValueError(
+            f"lr: the curvatures span {h_max / h_min:.3g}, about the whole gain range "
+            f"[{GAIN_MIN:g}, {GAIN_MAX:g}] of the input contract, so no learning rate fits "
+            "them all: leave the flattest curvatures out of the Hessian")
+    if too_high:
         raise ValueError(
             f"lr: the gain κ = η·n·h = {top:.3g} of curvature {h_max:g} is above "
             f"{GAIN_MAX:g} (the input contract; every threshold is orders of magnitude "
             f"lower): use a learning rate below {_three_digits(lr * GAIN_MAX / top, -1):g}")
-    if bottom < GAIN_MIN:
-        fix = ("leave the flattest curvatures out of the Hessian" if h_max / h_min
-               > GAIN_MAX / GAIN_MIN else f"use a learning rate above "
-               f"{_three_digits(lr * GAIN_MIN / bottom, +1):g} or leave the flattest "
-               "curvatures out")
+    if too_low:
         raise ValueError(
             f"lr: the gain κ = η·n·h = {bottom:.3g} of curvature {h_min:g} is below "
             f"{GAIN_MIN:g} (the input contract: that mode would need more than a billion "
-            f"rounds to move): {fix}")
+            f"rounds to move): use a learning rate above "
+            f"{_three_digits(lr * GAIN_MIN / bottom, +1):g} or leave the flattest "
+            "curvatures out")
 
 
 def _three_digits(x: float, direction: int) -> float:
     """``x`` to three significant digits, rounded down (``-1``) or up (``+1``)."""
     scale = 10.0 ** (math.floor(math.log10(x)) - 2)
-    digits = math.floor(x / scale) if direction < 0 else math.ceil(x / scale)
+    ratio = float(f"{x / scale:.12g}")  # float noise (999.9999999997) is not a digit
+    digits = math.floor(ratio) if direction < 0 else math.ceil(ratio)
     return digits * scale

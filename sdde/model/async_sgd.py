@@ -237,7 +237,7 @@ class AsyncSGDModel:
             raise ValueError("changing the number of workers needs a single worker group")
         group = self.cluster.groups[0]
         cluster = Cluster(workers=[WorkerGroup(workers=int(n_workers), delay=group.delay)],
-                          threshold=self.cluster.threshold, link=self.cluster.link)
+                          threshold=self.cluster.given_threshold, link=self.cluster.link)
         policy = self.policy
         if policy.per_cluster and policy.label is not None:  # adapts to its cluster's law
             policy = StepPolicy.for_cluster(policy.label, cluster)
@@ -264,7 +264,7 @@ class AsyncSGDModel:
                 if (int(n_workers) if i == group else g.workers) > 0]
         if not kept:
             raise ValueError("at least one worker must remain")
-        cluster = Cluster(workers=kept, threshold=self.cluster.threshold,
+        cluster = Cluster(workers=kept, threshold=self.cluster.given_threshold,
                           link=self.cluster.link)
         policy = self.policy
         if policy.per_cluster and policy.label is not None:

@@ -377,7 +377,7 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
         found = root_with_interval(coarse, j)
         curve = coarse
     root, hw, _ = found
-    final = curve
+    final = last = curve  # last: the curve the current root came from
     for _ in range(4):
         if hw > rel_tol * root and final.time < max_rounds:
             extra = min(max_rounds, 1.15 * final.time * (hw / (rel_tol * root)) ** 2) \
@@ -392,9 +392,11 @@ def _estimate(cluster: Cluster, policy: StepPolicy | None, rng: np.random.Genera
             final = _sweep_all(schedules, cluster, fine, factors, batch_time)
             swept()
             jp = first_upward_crossing(fine, final.gamma)
-            if jp is None:
-                raise RuntimeError("the crossing of the Lyapunov exponent was lost")
+            if jp is None:  # noise moved it out of the fine grid too: keep the last
+                final = last  # bracketed estimate, its interval as wide as it was
+                break
         root, hw, _ = root_with_interval(final, jp)
+        last = final
         if hw <= rel_tol * root or final.time >= max_rounds:
             break
     sigma2 = float(np.interp(root, final.kappas, final.sigma2))

@@ -115,3 +115,39 @@ def test_inject_with_too_few_updates_says_so(capsys: pytest.CaptureFixture[str])
     line = assert_usage_error(code, out, err, "--inject", "82% of its starting loss",
                               "--updates")
     assert "lower the learning rate" not in line
+
+
+@pytest.mark.parametrize("lr", ["0.2842712474903281", "0.2842712475"])
+def test_a_gain_a_hair_past_the_mean_field_threshold_is_reported(
+        capsys: pytest.CaptureFixture[str], lr: str) -> None:
+    """κ* (1 + 1e-10): the rightmost root sits right of the axis within the invariant's
+    tolerance (the report's own check once raised InvariantError here)."""
+    code, _out, err = run(capsys, "--workers", "8", "--delay", "gamma:shape=4,mean=1",
+                         "--lr", lr, "--no-exact")
+    assert code == 0 and err == "", err
+
+
+def test_an_inert_threshold_is_kept_for_other_worker_counts() -> None:
+    from sdde import AsyncSGDModel, Cluster, HessianSpectrum, delays
+
+    law = delays.parse("exponential:mean=1")
+    model = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=8, delay=law, threshold=1000),
+                          spectrum=HessianSpectrum(eigenvalues=[1.0]))
+    assert model.cluster.threshold is None and model.cluster.inert_threshold == 1000
+    bigger = model.with_workers(3000).cluster
+    assert bigger.threshold == 1000  # at 3000 workers it drops half the gradients
+    assert bigger.acceptance() < 0.9
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--workers", "10000000", "--no-exact"], "at most 1,000,000 workers"),
+    (["--workers", "1000:uniform:low=1e-9,high=2e-9", "1:pareto:shape=1.5", "--no-exact"],
+     "--workers: a gradient of the group"),
+    (["--workers", "4", "--simulate", "--replicas", "100000000000", "--updates", "10"],
+     "use fewer --replicas"),
+    (["--workers", "1", "--lr", "1e-3", "--hessian", "1e-12,999"], "above 1000 or"),
+])
+def test_more_refusals_name_the_option(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                       needle: str) -> None:
+    code, out, err = run(capsys, *argv)
+    assert_usage_error(code, out, err, needle)

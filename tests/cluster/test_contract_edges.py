@@ -1,4 +1,4 @@
-"""Cluster quantities at the edges of the delay input contract (docs/contract_delays.md).
+"""Cluster quantities at the edges of the delay input contract (docs/cli.md, "Delay laws").
 
 Every number is checked against an independent answer: closed forms (harmonic numbers,
 Pareto and uniform order statistics, the two-point maximum, the geometric staleness of

@@ -73,7 +73,7 @@ def test_a_refused_gain_names_a_learning_rate_that_fits(lr: float, n: int, h: fl
 
 
 def test_a_spectrum_wider_than_the_gain_range_suggests_leaving_modes_out() -> None:
-    with pytest.raises(ValueError, match=r"leave the flattest curvatures out of the Hessian$"):
+    with pytest.raises(ValueError, match=r"no learning rate fits them all"):
         check_gains(1.0, 1, [1e-12, 1e6])
 
 
