@@ -418,10 +418,14 @@ def _check_json(data: dict[str, Any], problems: list[str]) -> None:
                      f"h={mode['h']}: {unstable} unstable roots but rightmost re {root['re']}")
             elif unstable == 0:
                 need(root["re"] <= 1e-9, f"h={mode['h']}: no unstable root but re {root['re']}")
-        rate = stability.get("decay_rate")
-        if rate is not None and stability.get("converges") is not None:
-            need((rate > 0) == bool(stability["converges"]) or rate == 0,
-                 f"decay rate {rate} but converges={stability['converges']}")
+        # the decay rate is the mean's (mean field): positive iff κ_max < κ*; whether a
+        # run converges (the verdict) is the almost-sure question, which can differ
+        rate, k_star = stability.get("decay_rate"), stability.get("critical_kappa")
+        k_max = stability.get("kappa_max")
+        if rate is not None and k_star is not None and k_max is not None \
+                and abs(k_max - k_star) > 1e-6 * k_star and not stability.get("heavy_tailed"):
+            need((rate > 0) == (k_max < k_star),
+                 f"decay rate {rate} but κ_max {k_max} vs κ* {k_star}")
         lr, max_lr = data.get("inputs", {}).get("lr"), stability.get("max_stable_lr")
         if lr is not None and max_lr is not None and stability.get("converges") is not None:
             need((max_lr >= lr * (1 - 1e-9)) == bool(stability["converges"]) or
