@@ -176,6 +176,11 @@ class Cluster:
         object.__setattr__(self, "link", link)
         given = None if threshold is None else int(threshold)
         inert = given is not None and _drops_nothing(self._group_pairs(), given)
+        if given is not None and not inert and given > MAX_THRESHOLD:
+            raise ValueError(
+                f"threshold: K = {given:,} is past the {MAX_THRESHOLD:,} staleness values sdde "
+                "tabulates for a threshold, yet this cluster's staleness tail reaches beyond "
+                f"it (heavy-tailed rounds): use a threshold of at most {MAX_THRESHOLD:,}")
         object.__setattr__(self, "threshold", None if inert else given)
         object.__setattr__(self, "inert_threshold", given if inert else None)
 
@@ -401,6 +406,9 @@ class Cluster:
         }
 
 
+#: Largest staleness threshold that drops gradients (tables of the thinned law and kernel
+#: hold K + 1 values: 8 MiB each).
+MAX_THRESHOLD = 2**20
 #: A staleness threshold dropping less than this fraction of gradients is no threshold.
 INERT_THRESHOLD_MASS = 1e-12
 

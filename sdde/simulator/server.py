@@ -31,6 +31,7 @@ import numpy as np
 from sdde._numerics import FloatArray
 from sdde.cluster._staleness_sim import push_schedule
 from sdde.cluster.cluster import Cluster
+from sdde.model._contract import VALUE_MAX
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.model.kernels import StepPolicy
 from sdde.model.noise import block_streams
@@ -189,6 +190,9 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
     theta_start = np.atleast_1d(np.asarray(theta0, dtype=np.float64))
     if theta_start.shape not in ((1,), (objective.dim,)) or not np.all(np.isfinite(theta_start)):
         raise ValueError(f"theta0 must be finite, one value or {objective.dim}, got {theta0!r}")
+    if np.max(np.abs(theta_start)) > VALUE_MAX:  # its loss h θ² would overflow
+        raise ValueError(f"theta0 must lie in [-{VALUE_MAX:g}, {VALUE_MAX:g}] (the input "
+                         f"contract), got {theta0!r}")
     theta_start = np.broadcast_to(theta_start, (objective.dim,)).copy()
     groups = [(g.workers, law) for g, law in zip(cluster.groups, cluster.round_laws,
                                                  strict=True)]

@@ -581,7 +581,10 @@ def _loss_tail_index(model: AsyncSGDModel, thresholds: DivergenceThresholds,
     policy = None if model.policy.is_constant else model.policy
     curve = lyapunov_curve(model.cluster, [float(model.kappas[-1])], policy=policy,
                            rounds=4000.0, rng=rng)
-    return 0.5 * gaussian_tail_index(float(curve.gamma[0]), float(curve.sigma2[0]))
+    gamma = float(curve.gamma[0])
+    if not math.isfinite(gamma):  # −∞: a fresh push lands on θ* (a g = 1), no tail at all
+        return math.inf if gamma < 0 else 0.0
+    return 0.5 * gaussian_tail_index(gamma, float(curve.sigma2[0]))
 
 
 def rightmost_roots(model: AsyncSGDModel, *, n_roots: int = 6,

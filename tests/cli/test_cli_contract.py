@@ -151,3 +151,21 @@ def test_more_refusals_name_the_option(capsys: pytest.CaptureFixture[str], argv:
                                        needle: str) -> None:
     code, out, err = run(capsys, *argv)
     assert_usage_error(code, out, err, needle)
+
+
+def test_a_threshold_past_the_tables_that_still_drops_gradients_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--threshold", "1000000000", "--delay",
+                         "lognormal:mean=1,cv=400", "--no-exact")
+    assert_usage_error(code, out, err, "--threshold", "at most 1,048,576")
+
+
+def test_the_simulator_refuses_a_start_whose_loss_overflows() -> None:
+    import numpy as np
+
+    from sdde import AsyncSGDModel, Cluster, HessianSpectrum, simulate
+
+    model = AsyncSGDModel(lr=0.01, cluster=Cluster(workers=4),
+                          spectrum=HessianSpectrum(eigenvalues=[1.0]))
+    with pytest.raises(ValueError, match=r"theta0 must lie in \[-1e\+30, 1e\+30\]"):
+        simulate(model, n_updates=10, rng=np.random.default_rng(0), theta0=1e200)
