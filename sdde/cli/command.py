@@ -648,6 +648,9 @@ def _injection(args: argparse.Namespace, model: AsyncSGDModel) -> InjectionRepor
     from sdde.simulator.objectives import QuadraticObjective
 
     spectrum = model.spectrum
+    if args.updates > MAX_INJECT_UPDATES:
+        raise UsageError(f"--inject predicts every one of --updates updates (O(K) each): at "
+                         f"most {MAX_INJECT_UPDATES:,}, got {args.updates:,}")
     try:
         return analyze_injection(
             QuadraticObjective(curvatures=spectrum.eigenvalues, noise=args.noise),
@@ -842,6 +845,8 @@ def _float(option: str, *, allow_zero: bool) -> Callable[[str], float]:
 DEFAULT_DIM = 1_000_000
 #: Largest ``--inject K``: the prediction costs O(K) per update and mode (K = 2000: ~3 s).
 MAX_INJECT = 2000
+#: Most updates ``--inject`` predicts (its loss curve holds one value per update).
+MAX_INJECT_UPDATES = 10_000_000
 
 
 def _inject_staleness(text: str) -> int:

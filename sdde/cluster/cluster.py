@@ -174,6 +174,14 @@ class Cluster:
             link.comm_time(sum(g.workers for g in groups))  # validates: raises on overflow
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "link", link)
+        means = [g.delay.mean for g in groups]
+        if max(means) > MAX_MEAN_RATIO * min(means):
+            raise ValueError(
+                f"workers: the groups' mean round times span a factor "
+                f"{max(means) / min(means):.3g}, beyond {MAX_MEAN_RATIO:g} (the input "
+                "contract: the fastest group's staleness counts would outgrow any table "
+                "while the slowest's are seen once in a lifetime); leave out the slowest "
+                "or the fastest group")
         given = None if threshold is None else int(threshold)
         inert = given is not None and _drops_nothing(self._group_pairs(), given)
         if given is not None and not inert and given > MAX_THRESHOLD:
@@ -406,6 +414,8 @@ class Cluster:
         }
 
 
+#: Largest ratio of the slowest to the fastest group's mean round time.
+MAX_MEAN_RATIO = 1e6
 #: Largest staleness threshold that drops gradients (tables of the thinned law and kernel
 #: hold K + 1 values: 8 MiB each).
 MAX_THRESHOLD = 2**20

@@ -130,7 +130,9 @@ class SimulationReport:
     def summary(self) -> str:
         """Model and simulation side by side."""
         def num(v: float | None) -> str:
-            return "—" if v is None or math.isnan(v) else f"{v:.4g}"
+            if v is None or math.isnan(v):
+                return "—"
+            return "∞" if math.isinf(v) else f"{v:.4g}"
 
         rows = [("arrival rate (per time unit)", num(self.predicted_arrival_rate),
                  num(self.arrival_rate)),
@@ -304,6 +306,7 @@ def predicted_loss(model: AsyncSGDModel, t: FloatArray, x0: float) -> FloatArray
     out = np.interp(t, moments.t, expected)
     if float(t[-1]) > end:
         tail = expected[int(0.9 * expected.size):]
-        settled = np.all(np.abs(tail - tail[-1]) <= 1e-3 * abs(tail[-1]))
+        with np.errstate(invalid="ignore"):  # inf - inf of a diverging curve: not settled
+            settled = np.all(np.abs(tail - tail[-1]) <= 1e-3 * abs(tail[-1]))
         out[t > end] = tail[-1] if settled else math.nan
     return out

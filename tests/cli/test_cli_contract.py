@@ -141,7 +141,7 @@ def test_an_inert_threshold_is_kept_for_other_worker_counts() -> None:
 
 @pytest.mark.parametrize(("argv", "needle"), [
     (["--workers", "10000000", "--no-exact"], "at most 1,000,000 workers"),
-    (["--workers", "1000:uniform:low=1e-9,high=2e-9", "1:pareto:shape=1.5", "--no-exact"],
+    (["--workers", "1000:uniform:low=1e-6,high=2e-6", "1:pareto:shape=2.5", "--no-exact"],
      "--workers: a gradient of the group"),
     (["--workers", "4", "--simulate", "--replicas", "100000000000", "--updates", "10"],
      "use fewer --replicas"),
@@ -169,3 +169,14 @@ def test_the_simulator_refuses_a_start_whose_loss_overflows() -> None:
                           spectrum=HessianSpectrum(eigenvalues=[1.0]))
     with pytest.raises(ValueError, match=r"theta0 must lie in \[-1e\+30, 1e\+30\]"):
         simulate(model, n_updates=10, rng=np.random.default_rng(0), theta0=1e200)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--workers", "1:deterministic:value=1e-9", "8:weibull:shape=0.12"], "span a factor 1e+09"),
+    (["--workers", "8", "--inject", "16", "--updates", "1000000000"], "at most 10,000,000"),
+])
+def test_settings_past_the_tables_are_refused(capsys: pytest.CaptureFixture[str],
+                                              argv: list[str], needle: str) -> None:
+    """Once MemoryErrors of 84-618 GiB (groups 1e9 apart) and 7.45 GiB (--inject)."""
+    code, out, err = run(capsys, *argv)
+    assert_usage_error(code, out, err, needle)
