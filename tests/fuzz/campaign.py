@@ -61,6 +61,8 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=BUDGET_SECONDS)
     parser.add_argument("--api", action="store_true", help="fuzz the Python entry points")
     parser.add_argument("--log", type=Path, default=None, help="one JSON line per example")
+    parser.add_argument("--only", type=Path, default=None,
+                        help="rerun the examples of this log whose class was not ok/refused")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sdde-fuzz-") as tmp:
         _SPACE.update(traces=trace_files(Path(tmp)), plots=Path(tmp) / "plots",
@@ -70,7 +72,10 @@ def main() -> int:
         examples: dict[str, list[dict]] = collections.defaultdict(list)
         start = time.monotonic()
         log = args.log.open("w") if args.log else None
-        jobs = [(i, args.api) for i in range(args.examples)]
+        indices = range(args.examples) if args.only is None else [
+            row["i"] for row in map(json.loads, args.only.read_text().splitlines())
+            if row["class"] not in ("ok", "refused")]
+        jobs = [(i, args.api) for i in indices]
         with multiprocessing.get_context("fork").Pool(args.jobs, maxtasksperchild=50) as pool:
             for n, row in enumerate(pool.imap_unordered(_run_one, jobs), 1):
                 counts[row["class"]] += 1
