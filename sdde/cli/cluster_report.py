@@ -94,7 +94,7 @@ class ClusterReport:
         for g in c.groups:
             law = g.delay
             lines.append(f"  {g.workers:>5} × rounds {law}  (mean {law.mean:.4g}, "
-                         f"cv {law.cv:.3g})")
+                         f"cv {_num(law.cv)})")
         if c.link is not None:
             lines.append(f"  shared link adds {c.link.comm_time(c.n_workers):.4g} per round")
         lines += [
@@ -172,6 +172,11 @@ def analyze_cluster(
         staleness=cluster.staleness("poisson"),
         staleness_exact=staleness_exact,
     )
+
+
+def _num(v: float) -> str:
+    """A number for the report: 3 digits, or ∞."""
+    return "∞" if math.isinf(v) else f"{v:.3g}"
 
 
 def _int(v: float) -> str:

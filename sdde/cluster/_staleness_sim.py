@@ -51,6 +51,9 @@ def push_schedule(
         per_worker = horizon / law.mean
         spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
         m = math.ceil(per_worker + 8.0 * spread + 10.0)
+        if n * m > _MAX_DRAW:  # a high cv's 8-sd margin would be gigabytes: draw the bulk,
+            # and let the loop below extend the rows that fall short
+            m = max(math.ceil(per_worker + 8.0 * math.sqrt(per_worker) + 10.0), _MAX_DRAW // n)
         pushes, covered = arrivals(start, law.sample(rng, (n, m)), horizon)
         while not covered:  # rare: extend the short rows
             more, covered = arrivals(pushes[:, -1].copy(), law.sample(rng, (n, m)), horizon)
@@ -60,6 +63,10 @@ def push_schedule(
     table = rows[0] if len(rows) == 1 else np.vstack(
         [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.inf) for a in rows])
     return merge_rows(table, float(horizon))
+
+
+#: Most round times drawn at once per group (256 MiB); longer schedules are extended.
+_MAX_DRAW = 2**25
 
 
 def previous_push(workers: IntArray) -> IntArray:
