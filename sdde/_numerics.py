@@ -6,12 +6,17 @@ helpers with explicit tolerances, kept apart so each can be tested on its own.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, special
+
+from sdde import _lazy
+
+integrate = _lazy.module("scipy.integrate")
+special = _lazy.module("scipy.special")
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
@@ -266,6 +271,28 @@ def invert_monotone_many(cdf: Callable[[FloatArray], FloatArray], q: FloatArray,
     return np.where(np.isinf(out), out, hi).reshape(np.shape(q))
 
 
+@functools.lru_cache(maxsize=64)
+def legendre_rule(order: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss–Legendre nodes and weights on ``[-1, 1]``, computed once per order.
+
+    ``scipy.special.roots_legendre`` solves an eigenvalue problem and polishes it (about
+    3 ms for order 10); the rules are reused thousands of times. The arrays are read-only.
+
+    Parameters
+    ----------
+    order : int
+        Number of nodes.
+
+    Returns
+    -------
+    nodes, weights : ndarray, shape (order,)
+    """
+    t, w = special.roots_legendre(order)
+    t.flags.writeable = False
+    w.flags.writeable = False
+    return t, w
+
+
 def gauss_legendre_panels(edges: FloatArray, order: int = 10) -> tuple[FloatArray, FloatArray]:
     """Nodes and weights of a composite Gauss–Legendre rule on consecutive panels.
 
@@ -281,7 +308,7 @@ def gauss_legendre_panels(edges: FloatArray, order: int = 10) -> tuple[FloatArra
     nodes, weights : ndarray, shape (n_panels * order,)
     """
     edges = np.unique(np.asarray(edges, dtype=np.float64))
-    t, w = special.roots_legendre(order)
+    t, w = legendre_rule(order)
     left, right = edges[:-1, None], edges[1:, None]
     half = 0.5 * (right - left)
     nodes = (left + half * (t[None, :] + 1.0)).ravel()

@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from sdde._progress import TerminalProgress
     from sdde.cli.cluster_report import ClusterReport
     from sdde.cluster.cluster import Cluster
+    from sdde.delays import DelayLaw
     from sdde.literature.injection import InjectionReport
     from sdde.literature.sparse_sgd import SparsificationReport
     from sdde.model.async_sgd import AsyncSGDModel
+    from sdde.model.spectrum import HessianSpectrum
     from sdde.simulator.sparsification import Sparsifier
     from sdde.stability.chart import StabilityChart
     from sdde.stability.report import StabilityReport
@@ -214,6 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    _check_sweep_options(args)
+    _check_contract(args)
+    # Everything a user typed is parsed and checked before the analysis layers (and most
+    # of SciPy) are imported, so bad input is refused in a fraction of a second.
+    groups = _groups_from_args(args)
+    spectrum = _spectrum_from_args(args)
+
     import numpy as np
 
     from sdde._version import __version__
@@ -221,10 +230,8 @@ def _run(args: argparse.Namespace) -> int:
     from sdde.model._contract import check_gains
     from sdde.stability.report import analyze_stability
 
-    _check_sweep_options(args)
-    _check_contract(args)
-    cluster = _cluster_from_args(args)
-    model = _model_from_args(args, cluster)
+    cluster = _cluster_from_args(args, groups)
+    model = _model_from_args(args, cluster, spectrum)
     if args.sparsify is not None:
         _check_sparsify(args, model)
     elif args.dim is not None:
@@ -723,16 +730,22 @@ def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport
                          ) from None
 
 
-def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDModel:
-    """Strings → :class:`AsyncSGDModel` (every error becomes a UsageError)."""
-    from sdde.model.async_sgd import AsyncSGDModel
-    from sdde.model.kernels import StepPolicy
+def _spectrum_from_args(args: argparse.Namespace) -> HessianSpectrum:
+    """``--hessian`` → :class:`HessianSpectrum` (an error becomes a UsageError)."""
     from sdde.model.spectrum import HessianSpectrum
 
     try:
-        spectrum = HessianSpectrum.parse(args.hessian)
+        return HessianSpectrum.parse(args.hessian)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
+
+
+def _model_from_args(args: argparse.Namespace, cluster: Cluster,
+                     spectrum: HessianSpectrum) -> AsyncSGDModel:
+    """Parsed inputs → :class:`AsyncSGDModel` (every error becomes a UsageError)."""
+    from sdde.model.async_sgd import AsyncSGDModel
+    from sdde.model.kernels import StepPolicy
+
     try:
         policy = StepPolicy.for_cluster(args.policy, cluster)
     except ValueError as exc:
@@ -744,9 +757,8 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster) -> AsyncSGDMode
         raise _usage_error(exc) from None
 
 
-def _cluster_from_args(args: argparse.Namespace) -> Cluster:
-    """Strings → :class:`Cluster` (no mathematics; every error becomes a UsageError)."""
-    from sdde.cluster.cluster import Cluster, SharedLink, WorkerGroup
+def _groups_from_args(args: argparse.Namespace) -> list[tuple[int, DelayLaw]]:
+    """``--workers`` and ``--delay`` → (count, law) per worker group (no SciPy needed)."""
     from sdde.delays import parse
 
     try:
@@ -755,7 +767,19 @@ def _cluster_from_args(args: argparse.Namespace) -> Cluster:
         for token in args.workers:
             count, sep, spec = token.partition(":")
             n = _whole("--workers", 1)(count)
-            groups.append(WorkerGroup(workers=n, delay=parse(spec) if sep else default_law))
+            groups.append((n, parse(spec) if sep else default_law))
+        return groups
+    except ValueError as exc:
+        raise _usage_error(exc) from None
+
+
+def _cluster_from_args(args: argparse.Namespace,
+                       laws: list[tuple[int, DelayLaw]]) -> Cluster:
+    """Parsed worker groups → :class:`Cluster` (every error becomes a UsageError)."""
+    from sdde.cluster.cluster import Cluster, SharedLink, WorkerGroup
+
+    try:
+        groups = [WorkerGroup(workers=n, delay=law) for n, law in laws]
         link = None
         if args.bandwidth is not None:
             try:

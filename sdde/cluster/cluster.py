@@ -23,6 +23,7 @@ from sdde.cluster.staleness import (
     K_CAP,
     TAIL_TOL,
     StalenessLaw,
+    poisson_acceptance,
     poisson_k_max,
     poisson_staleness,
 )
@@ -280,7 +281,7 @@ class Cluster:
             if tail_tol == TAIL_TOL:
                 return self._poisson[0]
             return poisson_staleness(self._unit_pairs, threshold=self.threshold,
-                                     tail_tol=tail_tol)[0]
+                                     tail_tol=tail_tol, acceptance=self._acceptance)[0]
         if method != "exact":
             raise ValueError(f"method must be 'poisson' or 'exact', got {method!r}")
         if self.renewal_exact:
@@ -295,7 +296,13 @@ class Cluster:
     @cached_property
     def _poisson(self) -> tuple[StalenessLaw, np.ndarray]:
         """Poisson-approximation law and per-group acceptance, solved once per cluster."""
-        return poisson_staleness(self._unit_pairs, threshold=self.threshold)
+        return poisson_staleness(self._unit_pairs, threshold=self.threshold,
+                                 acceptance=self._acceptance)
+
+    @cached_property
+    def _acceptance(self) -> np.ndarray:
+        """Per-group acceptance under the threshold (Poisson fixed point), without the law."""
+        return poisson_acceptance(self._unit_pairs, self.threshold)
 
     @property
     def renewal_exact(self) -> bool:
@@ -360,7 +367,7 @@ class Cluster:
         if self.threshold is None:
             return self.arrival_rate
         pairs = self._unit_pairs
-        p = self._poisson[1]
+        p = self._acceptance
         return float(sum(pg * n / law.mean for pg, (n, law) in zip(p, pairs, strict=True))
                      / self.time_unit)
 

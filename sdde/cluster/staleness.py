@@ -389,6 +389,7 @@ def poisson_staleness(
     *,
     threshold: int | None = None,
     tail_tol: float = TAIL_TOL,
+    acceptance: FloatArray | None = None,
 ) -> tuple[StalenessLaw, FloatArray]:
     """Staleness under the Poisson approximation, and each group's acceptance probability.
 
@@ -403,6 +404,9 @@ def poisson_staleness(
     tail_tol : float
         Mass allowed beyond the tabulated range (up to :data:`K_CAP`, or
         :data:`K_CAP_PER_MEAN` times the mean staleness if that is larger).
+    acceptance : ndarray, optional
+        The groups' acceptance probabilities if already solved
+        (:func:`poisson_acceptance` with the same groups and threshold).
 
     Returns
     -------
@@ -422,8 +426,7 @@ def poisson_staleness(
     counts = np.array([n for n, _ in groups], dtype=np.float64)
     laws = [law for _, law in groups]
     rates = 1.0 / np.array([law.mean for law in laws])
-    p = np.ones(len(laws)) if threshold is None else _acceptance_fixed_point(
-        counts, rates, laws, threshold)
+    p = poisson_acceptance(groups, threshold) if acceptance is None else acceptance
     other_rates = counts @ (rates * p) - rates * p
     shares = counts * rates / (counts @ rates)
     k_max = _k_max(laws, other_rates, tail_tol)
@@ -438,6 +441,32 @@ def poisson_staleness(
     law_out = StalenessLaw(probabilities=pmf, tail_mass=max(0.0, 1.0 - float(pmf.sum())),
                            mean=mean, var=var, method="poisson")
     return law_out, p
+
+
+def poisson_acceptance(groups: Groups, threshold: int | None) -> FloatArray:
+    """Each group's acceptance probability ``P(S_g <= K)`` under the Poisson approximation.
+
+    The fixed point of :func:`poisson_staleness` alone: it needs the pmf up to ``K`` only,
+    so a cluster's accepted update rate costs nothing like its staleness table (a Pareto
+    law's table runs to 2¹⁸ values, 1–2 s, where ``K`` is often below 100).
+
+    Parameters
+    ----------
+    groups : sequence of (n_workers, DelayLaw)
+        Worker groups with their (effective) round-time laws.
+    threshold : int or None
+        Staleness threshold ``K`` (``None``: every gradient is accepted).
+
+    Returns
+    -------
+    ndarray, shape (n_groups,)
+    """
+    if threshold is None:
+        return np.ones(len(groups))
+    counts = np.array([n for n, _ in groups], dtype=np.float64)
+    laws = [law for _, law in groups]
+    rates = 1.0 / np.array([law.mean for law in laws])
+    return _acceptance_fixed_point(counts, rates, laws, threshold)
 
 
 def poisson_k_max(groups: Groups, *, tail_tol: float = TAIL_TOL) -> int:

@@ -18,29 +18,60 @@ Examples
 True
 """
 
-from sdde.delays._base import DelayLaw
-from sdde.delays._composite import (
-    Empirical,
-    Equilibrium,
-    Mixture,
-    Shifted,
-    shifted_exponential,
-    two_point,
-)
-from sdde.delays._families import (
-    Deterministic,
-    Exponential,
-    Gamma,
-    LogNormal,
-    Pareto,
-    ScipyLaw,
-    Uniform,
-    Weibull,
-    erlang,
-)
-from sdde.delays._geometric_sum import GeometricSum
-from sdde.delays._spec import EXAMPLES, families, parse
+from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from sdde import _lazy
+
+if TYPE_CHECKING:
+    from sdde.delays._base import DelayLaw
+    from sdde.delays._composite import (
+        Empirical,
+        Equilibrium,
+        Mixture,
+        Shifted,
+        shifted_exponential,
+        two_point,
+    )
+    from sdde.delays._families import (
+        Deterministic,
+        Exponential,
+        Gamma,
+        LogNormal,
+        Pareto,
+        ScipyLaw,
+        Uniform,
+        Weibull,
+        erlang,
+    )
+    from sdde.delays._geometric_sum import GeometricSum
+    from sdde.delays._spec import EXAMPLES, families, parse
+
+# Loaded on first use, so that the command line can show its help and refuse bad input
+# without importing the laws (and NumPy).
+_EXPORTS = {
+    "DelayLaw": "sdde.delays._base",
+    "Empirical": "sdde.delays._composite",
+    "Equilibrium": "sdde.delays._composite",
+    "Mixture": "sdde.delays._composite",
+    "Shifted": "sdde.delays._composite",
+    "shifted_exponential": "sdde.delays._composite",
+    "two_point": "sdde.delays._composite",
+    "Deterministic": "sdde.delays._families",
+    "Exponential": "sdde.delays._families",
+    "Gamma": "sdde.delays._families",
+    "LogNormal": "sdde.delays._families",
+    "Pareto": "sdde.delays._families",
+    "ScipyLaw": "sdde.delays._families",
+    "Uniform": "sdde.delays._families",
+    "Weibull": "sdde.delays._families",
+    "erlang": "sdde.delays._families",
+    "GeometricSum": "sdde.delays._geometric_sum",
+    "EXAMPLES": "sdde.delays._spec",
+    "families": "sdde.delays._spec",
+    "parse": "sdde.delays._spec",
+}
 __all__ = [
     "EXAMPLES",
     "DelayLaw",
@@ -63,3 +94,11 @@ __all__ = [
     "shifted_exponential",
     "two_point",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return _lazy.load(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate
 
+from sdde import _lazy
 from sdde._numerics import (
     ComplexArray,
     FloatArray,
@@ -17,6 +17,8 @@ from sdde._numerics import (
     invert_monotone,
     invert_monotone_many,
 )
+
+integrate = _lazy.module("scipy.integrate")
 
 if TYPE_CHECKING:
     from sdde.delays._composite import Equilibrium, Shifted

@@ -13,8 +13,8 @@ from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
+from sdde import _lazy
 from sdde._numerics import ComplexArray, FloatArray, laplace_by_quadrature
 from sdde.delays._base import (
     DelayLaw,
@@ -24,6 +24,8 @@ from sdde.delays._base import (
     require_finite,
 )
 from sdde.delays._families import Deterministic, Exponential
+
+special = _lazy.module("scipy.special")
 
 #: Largest number of complex exponentials an empirical transform evaluates at once.
 _EMPIRICAL_BLOCK = 4_000_000

@@ -27,12 +27,13 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from scipy import special
-
+from sdde import _lazy
 from sdde.delays._base import DelayLaw
 from sdde.delays._composite import Empirical, Mixture
 from sdde.delays._families import Deterministic, Gamma, LogNormal, Pareto, Weibull
 from sdde.delays._spec_examples import DELAY_SPEC_EXAMPLES
+
+special = _lazy.module("scipy.special")
 
 #: Smallest and largest time (in the user's unit) a spec may contain.
 TIME_MIN: Final = 1e-9

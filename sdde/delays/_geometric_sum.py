@@ -16,12 +16,15 @@ from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
 
+from sdde import _lazy
 from sdde._numerics import ComplexArray, FloatArray
 from sdde.delays._base import DelayLaw, as_output, require_finite
 from sdde.delays._composite import Shifted
 from sdde.delays._families import Deterministic, Exponential, Gamma
+
+optimize = _lazy.module("scipy.optimize")
+special = _lazy.module("scipy.special")
 
 #: Probability mass of the rounds left out of the mixture ``Σ_g P(G = g) F^{*g}``.
 _TAIL_LEFT_OUT = 1e-17

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
+from sdde import _lazy
 from sdde._numerics import FloatArray, gauss_legendre_panels
 from sdde.delays import DelayLaw
+
+special = _lazy.module("scipy.special")
 
 #: Levels at which the law's quantiles cut panels: logit-spaced from 2e-16 to 1 - 2e-16.
 _QUANTILE_LEVELS = special.expit(np.linspace(-36.0, 36.0, 97))
