@@ -10,7 +10,11 @@ renewal processes, and each gradient is evaluated at the parameters its worker p
 Push times do not depend on the parameters, so a run draws its whole push schedule
 first (``sdde.cluster._staleness_sim.push_schedule``) and then replays it through the event loop
 (:func:`_events_python`, the readable specification, or its compiled twin
-``sdde.simulator._kernel.run_events``).
+``sdde.simulator._kernel.run_events``). The compiled run of a quadratic without
+sparsification draws the same schedule's rounds (``sdde.simulator._schedule.draw_schedule``)
+and merges the pushes block by block inside the event loop, drawing each block's normals
+there (``sdde.simulator._kernel.run_schedule``): the same run, bit for bit, without
+storing the merged schedule or the normals.
 
 With a :class:`~sdde.simulator.sparsification.Sparsifier` each push sends only some coordinates
 of its gradient (random-k or top-k), with or without error feedback: see
@@ -29,18 +33,23 @@ from typing import Literal
 import numpy as np
 
 from sdde._numerics import FloatArray
-from sdde.cluster._staleness_sim import push_schedule
 from sdde.cluster.cluster import Cluster
 from sdde.model._contract import VALUE_MAX
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.model.kernels import StepPolicy
 from sdde.model.noise import block_streams
-from sdde.simulator._kernel import DIVERGED, FINISHED, RUNNING, run_events
+from sdde.simulator._kernel import DIVERGED, FINISHED, RUNNING, run_events, run_schedule
+from sdde.simulator._schedule import Rounds, draw_schedule
 from sdde.simulator.objectives import GradientOracle, QuadraticObjective
 from sdde.simulator.sparsification import Sparsifier, sparsify
 
-#: Standard normals drawn per chunk of events (bounds the noise memory).
+#: Standard normals drawn per chunk of events (bounds the noise memory), when random-k
+#: keys are drawn after each chunk (the chunks are then part of the draw order).
 _CHUNK_VALUES = 1 << 20
+#: Standard normals per chunk otherwise, drawn into one buffer reused chunk after chunk
+#: (it stays in cache). The normals do not depend on the chunking: ``standard_normal``
+#: draws value after value from the stream (tests/simulator/test_fused_schedule.py).
+_CHUNK_VALUES_REUSED = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -181,12 +190,7 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
         raise ValueError(f"sparsifier must be a Sparsifier or None, got {sparsifier!r}")
     _check(n_updates=n_updates, replicas=replicas, record_every=record_every, lr=lr,
            bound=bound, start=start, engine=engine)
-    policy = StepPolicy() if policy is None else policy
-    staleness_max = np.arange(n_updates + 1)
-    factors = np.asarray(policy.factor(staleness_max) if isinstance(policy, StepPolicy)
-                         else policy(staleness_max), dtype=np.float64)
-    if factors.shape != staleness_max.shape or not np.all(np.isfinite(factors)):
-        raise ValueError("the step policy must return one finite factor per staleness")
+    factors = _factor_table(StepPolicy() if policy is None else policy, n_updates)
     theta_start = np.atleast_1d(np.asarray(theta0, dtype=np.float64))
     if theta_start.shape not in ((1,), (objective.dim,)) or not np.all(np.isfinite(theta_start)):
         raise ValueError(f"theta0 must be finite, one value or {objective.dim}, got {theta0!r}")
@@ -210,6 +214,26 @@ def run(cluster: Cluster, objective: GradientOracle, *, lr: float, n_updates: in
     # result does not depend on how they are spread over threads
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return _stack(list(pool.map(one, streams)))
+
+
+def _factor_table(policy: StepPolicy | Callable[[np.ndarray], FloatArray],
+                  n_updates: int) -> FloatArray:
+    """``g(0), g(1), …``: the step factors the event loops look up as ``g[min(s, len − 1)]``.
+
+    Staleness never exceeds the updates applied, so ``n_updates + 1`` entries cover any run;
+    a constant or ``table`` :class:`StepPolicy` is constant from its last entry on, so its
+    short table gives the same factor for every staleness (and saves building a table of
+    ``n_updates`` entries).
+    """
+    size = n_updates + 1
+    if isinstance(policy, StepPolicy) and policy.name in ("constant", "table"):
+        size = min(size, 1 if policy.name == "constant" else len(policy.values or ()))
+    staleness = np.arange(size)
+    factors = np.asarray(policy.factor(staleness) if isinstance(policy, StepPolicy)
+                         else policy(staleness), dtype=np.float64)
+    if factors.shape != staleness.shape or not np.all(np.isfinite(factors)):
+        raise ValueError("the step policy must return one finite factor per staleness")
+    return factors
 
 
 #: Bytes a simulation holds per push event and replica: the push schedule (time, worker),
@@ -268,30 +292,32 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
              record_theta: bool, bound: float, engine: str,
              sparsifier: Sparsifier | None) -> dict:
     n = cluster.n_workers
+    threshold = -1 if cluster.threshold is None else cluster.threshold
+    # the compiled plain quadratic merges the pushes as it applies them (run_schedule)
+    fused = engine == "compiled" and sparsifier is None \
+        and isinstance(objective, QuadraticObjective)
     # pushes needed: n_updates / acceptance, plus ~6 standard deviations and a full round
     needed = n_updates / acceptance
     horizon = (needed + 6.0 * math.sqrt(needed) + 2 * n) / cluster.arrival_rate
     while True:
-        times, workers = push_schedule(groups, horizon, rng, stationary=stationary)
-        out = _replay(times, workers, n, objective, lr, factors,
-                      -1 if cluster.threshold is None else cluster.threshold, theta0,
-                      n_updates, rng, record_every, record_theta, bound, engine, sparsifier)
+        schedule = draw_schedule(groups, horizon, rng, stationary=stationary, as_rounds=fused)
+        if isinstance(schedule, Rounds):
+            out = _replay_rounds(schedule, horizon, objective, lr, factors, threshold, theta0,
+                                 n_updates, rng, record_every, record_theta, bound)
+        else:
+            out = _replay(*schedule, n, objective, lr, factors, threshold, theta0, n_updates,
+                          rng, record_every, record_theta, bound, engine, sparsifier)
         if out["status"] != "exhausted":
             return out
         horizon *= 2.0  # rare (a long threshold transient): draw a longer schedule
 
 
-def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientOracle,
-            lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
-            n_updates: int, rng: np.random.Generator, record_every: int, record_theta: bool,
-            bound: float, engine: str, sparsifier: Sparsifier | None) -> dict:
+def _start(n: int, objective: GradientOracle, theta0: FloatArray, n_updates: int,
+           record_every: int, record_theta: bool) -> tuple[_State, tuple[np.ndarray, ...]]:
+    """A replica's server and workers at the start, and its records (the first written)."""
     state = _State(theta=theta0.copy(), snapshots=np.tile(theta0, (n, 1)),
                    pulled_version=np.zeros(n, dtype=np.int64), pulled_time=np.zeros(n),
                    counters=np.zeros(3, dtype=np.int64))
-    n_events = times.size
-    staleness = np.full(n_events, -1, dtype=np.int64)
-    accepted = np.zeros(n_events, dtype=np.bool_)
-    delay = np.full(n_events, np.nan)
     n_records = n_updates // record_every + 1
     loss = np.full(n_records, np.nan)
     loss_time = np.full(n_records, np.nan)
@@ -300,6 +326,54 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
     if record_theta:
         theta_record[0] = theta0
     state.counters[1] = 1
+    return state, (loss, loss_time, theta_record)
+
+
+def _outcome(status: int, state: _State, times: FloatArray, staleness: np.ndarray,
+             delay: FloatArray, accepted: np.ndarray, records: tuple[np.ndarray, ...],
+             record_theta: bool) -> dict:
+    """One replica's row of the result (or ``exhausted``: the schedule ran out)."""
+    if status == RUNNING:
+        return {"status": "exhausted"}
+    loss, loss_time, theta_record = records
+    last = int(state.counters[2]) + 1
+    diverged = status == DIVERGED
+    return {"status": "diverged" if diverged else "finished", "times": times[:last],
+            "staleness": staleness[:last], "delay": delay[:last], "accepted": accepted[:last],
+            "loss": loss, "loss_time": loss_time,
+            "theta": theta_record if record_theta else None,
+            "diverged_at": float(times[last - 1]) if diverged else math.inf}
+
+
+def _replay_rounds(schedule: Rounds, horizon: float, objective: QuadraticObjective,
+                   lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
+                   n_updates: int, rng: np.random.Generator, record_every: int,
+                   record_theta: bool, bound: float) -> dict:
+    """The compiled plain quadratic run on a schedule still in rounds (``run_schedule``)."""
+    state, records = _start(schedule.start.size, objective, theta0, n_updates, record_every,
+                            record_theta)
+    n_events = int(schedule.counts.sum())
+    times, staleness = np.empty(n_events), np.empty(n_events, dtype=np.int64)
+    accepted, delay = np.empty(n_events, dtype=np.bool_), np.empty(n_events)
+    status = run_schedule(
+        schedule.start, schedule.rounds, schedule.counts, float(horizon), rng,
+        objective.curvatures, np.sqrt(objective.noise), lr, factors, threshold, state.theta,
+        state.snapshots, state.pulled_version, state.pulled_time, state.counters, times,
+        staleness, accepted, delay, *records, n_updates, record_every, bound)
+    return _outcome(status, state, times, staleness, delay, accepted, records, record_theta)
+
+
+def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientOracle,
+            lr: float, factors: FloatArray, threshold: int, theta0: FloatArray,
+            n_updates: int, rng: np.random.Generator, record_every: int, record_theta: bool,
+            bound: float, engine: str, sparsifier: Sparsifier | None) -> dict:
+    state, records = _start(n, objective, theta0, n_updates, record_every, record_theta)
+    n_events = times.size
+    # written by the event loop up to the last event, which is all that is returned
+    staleness = np.empty(n_events, dtype=np.int64)
+    accepted = np.empty(n_events, dtype=np.bool_)
+    delay = np.empty(n_events)
+    loss, loss_time, theta_record = records
     arrays = (state.theta, state.snapshots, state.pulled_version, state.pulled_time,
               state.counters, staleness, accepted, delay, loss, loss_time, theta_record)
     compression = _Compression(sparsifier, n, theta0.size)
@@ -319,15 +393,7 @@ def _replay(times: FloatArray, workers: np.ndarray, n: int, objective: GradientO
                                 state.pulled_version, state.pulled_time, state.counters,
                                 staleness, accepted, delay, loss, loss_time, theta_record,
                                 n_updates, record_every, bound, compression.active())
-    if status == RUNNING:
-        return {"status": "exhausted"}
-    last = int(state.counters[2]) + 1
-    diverged = status == DIVERGED
-    return {"status": "diverged" if diverged else "finished", "times": times[:last],
-            "staleness": staleness[:last], "delay": delay[:last], "accepted": accepted[:last],
-            "loss": loss, "loss_time": loss_time,
-            "theta": theta_record if record_theta else None,
-            "diverged_at": float(times[last - 1]) if diverged else math.inf}
+    return _outcome(status, state, times, staleness, delay, accepted, records, record_theta)
 
 
 class _Compression:
@@ -393,10 +459,19 @@ def _quadratic_events(objective: QuadraticObjective, workers: np.ndarray, times:
         return value
 
     status = RUNNING
-    chunk = max(1, _CHUNK_VALUES // d)
+    if compression.random_keys:  # keys drawn after each chunk's normals: chunks fixed
+        chunk, buffer = max(1, _CHUNK_VALUES // d), None
+    else:  # only normals are drawn, so chunks do not change them: a small buffer, reused
+        chunk = max(1, min(_CHUNK_VALUES_REUSED // d, n_events))
+        buffer = np.empty((chunk, d))
     for first in range(0, n_events, chunk):
-        z = rng.standard_normal((min(chunk, n_events - first), d))
-        compression.draw_keys(rng, first, z.shape[0])
+        rows = min(chunk, n_events - first)
+        if buffer is None:
+            z = rng.standard_normal((rows, d))
+        else:
+            z = buffer[:rows]
+            rng.standard_normal(out=z)
+        compression.draw_keys(rng, first, rows)
         if engine == "compiled":
             status = run_events(first, workers, times, z, h, noise_sd, lr, factors, threshold,
                                 theta, snapshots, version, pulled_at, counters, staleness,
@@ -462,19 +537,28 @@ def _events_python(first: int, n_new: int, workers: np.ndarray, times: FloatArra
 
 
 def _stack(rows: list[dict]) -> SimulationResult:
-    """Replica rows, padded to the longest, as one record."""
-    width = max(row["times"].size for row in rows)
+    """Replica rows, padded to the longest, as one record.
+
+    Each row's arrays are dropped as soon as they are copied, so that a replica's events
+    are held about once, not twice, at the peak.
+    """
+    n_events = np.array([row["times"].size for row in rows], dtype=np.int64)
+    width = int(n_events.max())
 
     def pad(key: str, fill: float | int | bool, dtype: type) -> np.ndarray:
-        out = np.full((len(rows), width), fill, dtype=dtype)
+        if len(rows) == 1:  # nothing to pad: the row itself, as a view
+            return np.asarray(rows[0][key], dtype=dtype)[None, :]
+        out = np.empty((len(rows), width), dtype=dtype)  # each entry written once
         for r, row in enumerate(rows):
-            out[r, :row[key].size] = row[key]
+            values = row.pop(key)
+            out[r, :values.size] = values
+            out[r, values.size:] = fill
         return out
 
     return SimulationResult(
         times=pad("times", np.nan, np.float64), staleness=pad("staleness", -1, np.int64),
         delay=pad("delay", np.nan, np.float64), accepted=pad("accepted", False, np.bool_),
-        n_events=np.array([row["times"].size for row in rows], dtype=np.int64),
+        n_events=n_events,
         loss_times=np.vstack([row["loss_time"] for row in rows]),
         loss=np.vstack([row["loss"] for row in rows]),
         status=tuple(row["status"] for row in rows),
