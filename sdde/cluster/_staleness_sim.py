@@ -48,17 +48,9 @@ def push_schedule(
     rows = []
     for n, law in groups:
         start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)
-        per_worker = horizon / law.mean
-        spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
-        m = math.ceil(per_worker + 8.0 * spread + 10.0)
-        if n * m > _MAX_DRAW:  # a high cv's 8-sd margin would be gigabytes: draw the bulk,
-            # and let the loop below extend the rows that fall short
-            m = max(math.ceil(per_worker + 8.0 * math.sqrt(per_worker) + 10.0), _MAX_DRAW // n)
+        m = rounds_per_draw(n, law, horizon)
         pushes, covered = arrivals(start, law.sample(rng, (n, m)), horizon)
-        while not covered:  # rare: extend the short rows
-            more, covered = arrivals(pushes[:, -1].copy(), law.sample(rng, (n, m)), horizon)
-            pushes = np.concatenate([pushes, more[:, 1:]], axis=1)
-        rows.append(pushes)
+        rows.append(pushes if covered else extend_rows(pushes, law, rng, m, horizon))
     width = max(a.shape[1] for a in rows)
     table = rows[0] if len(rows) == 1 else np.vstack(
         [np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.inf) for a in rows])
@@ -67,6 +59,34 @@ def push_schedule(
 
 #: Most round times drawn at once per group (256 MiB); longer schedules are extended.
 _MAX_DRAW = 2**25
+
+
+def rounds_per_draw(n: int, law: DelayLaw, horizon: float) -> int:
+    """Rounds drawn per worker at once: the mean count in the window and an 8-sd margin.
+
+    A high cv's margin would be gigabytes: past :data:`_MAX_DRAW` values for the group
+    the bulk is drawn, and :func:`extend_rows` extends the rows that fall short.
+    """
+    per_worker = horizon / law.mean
+    spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
+    m = math.ceil(per_worker + 8.0 * spread + 10.0)
+    if n * m > _MAX_DRAW:
+        m = max(math.ceil(per_worker + 8.0 * math.sqrt(per_worker) + 10.0), _MAX_DRAW // n)
+    return m
+
+
+def extend_rows(pushes: FloatArray, law: DelayLaw, rng: np.random.Generator, m: int,
+                horizon: float) -> FloatArray:
+    """Push times ``pushes[w]`` extended, ``m`` rounds at a time, until every row passes
+    ``horizon`` (rare: the first draw covers the window nearly always)."""
+    from sdde.cluster._merge_kernel import arrivals
+
+    covered = False
+    while not covered:
+        more, covered = arrivals(pushes[:, -1].copy(), law.sample(rng, (pushes.shape[0], m)),
+                                 horizon)
+        pushes = np.concatenate([pushes, more[:, 1:]], axis=1)
+    return pushes
 
 
 def previous_push(workers: IntArray) -> IntArray:

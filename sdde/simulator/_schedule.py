@@ -13,7 +13,6 @@ both give ``push_schedule``'s schedule, bit for bit.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,25 +48,10 @@ def draw_schedule(groups: Sequence[tuple[int, DelayLaw]], horizon: float,
         return _staleness_sim.push_schedule(groups, horizon, rng, stationary=stationary)
     n, law = groups[0]
     start = law.equilibrium().sample(rng, n) if stationary else law.sample(rng, n)
-    m = _rounds_per_draw(n, law, horizon)
+    m = _staleness_sim.rounds_per_draw(n, law, horizon)
     rounds = law.sample(rng, (n, m))
     counts, covered = push_counts(start, rounds, horizon)
     if covered:
         return Rounds(start=start, rounds=rounds, counts=counts)
-    pushes, covered = arrivals(start, rounds, horizon)
-    while not covered:  # rare: extend the short rows, as push_schedule does
-        more, covered = arrivals(pushes[:, -1].copy(), law.sample(rng, (n, m)), horizon)
-        pushes = np.concatenate([pushes, more[:, 1:]], axis=1)
-    return merge_rows(pushes, float(horizon))
-
-
-def _rounds_per_draw(n: int, law: DelayLaw, horizon: float) -> int:
-    """Rounds drawn per worker at once: ``push_schedule``'s choice (the mean count and an
-    8-sd margin, capped at ``_MAX_DRAW`` values for the group)."""
-    per_worker = horizon / law.mean
-    spread = math.sqrt(per_worker) * max(law.cv, 1.0) if math.isfinite(law.cv) else per_worker
-    m = math.ceil(per_worker + 8.0 * spread + 10.0)
-    if n * m > _staleness_sim._MAX_DRAW:
-        m = max(math.ceil(per_worker + 8.0 * math.sqrt(per_worker) + 10.0),
-                _staleness_sim._MAX_DRAW // n)
-    return m
+    pushes, _ = arrivals(start, rounds, horizon)  # rare: extend, as push_schedule does
+    return merge_rows(_staleness_sim.extend_rows(pushes, law, rng, m, horizon), float(horizon))
