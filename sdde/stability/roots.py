@@ -13,6 +13,7 @@ the closed right half-plane as the certificate of stability. ``theory/stability.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from scipy import linalg, optimize, special
 from sdde._numerics import ComplexArray, FloatArray
 from sdde.delays import DelayLaw, Exponential, Gamma, Mixture
 from sdde.model.kernels import DelayKernel, TransformRule, as_kernel
+from sdde.stability._rational_roots import chain_roots, rational_roots
 from sdde.stability._winding import certified_arg_change
 
 #: Heavy-tailed kernels have no roots left of the imaginary axis; their transient is
@@ -34,6 +36,12 @@ TRANSIENT_QUANTILE = 0.999
 #: Transient roots this close to the imaginary axis (relative to ``1 + |z|``) are
 #: re-polished with the full heavy-tailed law's transform when they cross it.
 TRANSIENT_GAP = 1e-2
+#: How far left of the axis (absolute) the full heavy-tailed law's transform still
+#: re-polishes a root: a root exactly on the axis (``κ`` at its threshold) lands a
+#: rounding error to either side, and without this slack, on the left, kept the
+#: transient root of the law's body instead, off by the cut tail's share (``4e-6`` for a
+#: lognormal of cv 1e-3 at ``κ*``).
+_AXIS_SLACK = 1e-9
 #: Newton iterations allowed per root, and the step (relative to 1 + |z|) that stops them.
 _NEWTON_STEPS = 50
 _NEWTON_TOL = 1e-14
@@ -45,6 +53,18 @@ _NEWTON_FLOOR = 1e-10
 #: rightmost roots lie near those of the point delay at the kernel's mean, whose Lambert W
 #: branches seed Newton beside the generator's eigenvalues.
 CONCENTRATED_CV = 0.25
+#: The first pass keeps the generator's eigenvalues with ``|Im z| τ <= N`` times this
+#: (``N + 1`` Chebyshev points on ``[−τ, 0]``): beyond it ``e^{zθ}`` has fewer than about
+#: π points per wavelength, so eigenvalues there are discretisation artefacts, and Newton
+#: from them wanders for dozens of steps with the rules of high frequencies (most of
+#: the cost of a solve before this filter). The wider search keeps them all.
+_RESOLVED = 2.0
+#: Newton steps the first pass allows a guess before it must be within ``1e-3 (1 + |z|)``
+#: of converging (the wider search allows 15). The first pass starts from the generator's
+#: resolved eigenvalues, within ``1e-5`` of a root for the built-in laws (two or three
+#: steps); an eigenvalue that is not near a root (e.g. near a closed form's branch point,
+#: or far left where ``φ`` is huge) wanders, and used to cost 15 steps of the whole batch.
+_FIRST_PATIENCE = 5
 #: Rounds of wider search when the roots found disagree with the certified count.
 _SEARCH_ROUNDS = 3
 #: Largest generator (Chebyshev points) and most grid starts of the wider search.
@@ -148,7 +168,8 @@ def characteristic_roots(
     method : {"auto", "lambert", "generator"}
         ``lambert``: Lambert W (point delays only). ``generator``: spectral
         discretisation of the infinitesimal generator, then Newton. ``auto`` picks
-        Lambert W for point delays.
+        Lambert W for point delays and the exact finite spectrum for rational kernels
+        (exponential/Erlang mixtures, :func:`phase_type_components`).
     unstable_count : int, optional
         The certified number of roots with ``Re z >= 0`` (:func:`unstable_root_count`),
         when the caller already has it. The search widens until the roots found agree
@@ -158,11 +179,21 @@ def characteristic_roots(
     Returns
     -------
     ndarray of complex
-        Sorted by real part, descending (positive imaginary part first in a pair).
+        Sorted by real part, descending (positive imaginary part first in a pair; a
+        multiple root repeated). At most ``n``; the first ``k`` of them do not depend on
+        ``n`` for a rational kernel.
 
     Notes
     -----
-    The generator of the delay equation on ``[−τ, 0]`` (``τ`` the largest delay kept)
+    A rational kernel (``φ = Σ_c w_c (r_c / (r_c + z))^{k_c}``: exponential, Erlang,
+    their mixtures; no threshold or step policy) makes the SDDE a finite linear system
+    (the linear chain trick), whose ``1 + Σ_r max k_c`` roots (one chain per distinct
+    rate) are all returned, up to ``n``, including those left of the law's abscissa
+    ``−min r_c`` (gamma 2 at ``κ = 1``: a pair and a real root near −3.13): the
+    eigenvalues of the chain's matrix polished by Newton on the product form
+    (:mod:`sdde.stability._rational_roots`), in microseconds.
+
+    Otherwise the generator of the delay equation on ``[−τ, 0]`` (``τ`` the largest delay kept)
     is collocated at ``N + 1`` Chebyshev points (Breda, Maset & Vermiglio 2005); its
     eigenvalues converge spectrally to the rightmost roots and are polished by Newton's
     method on the exact characteristic function, so every returned root satisfies
@@ -188,7 +219,13 @@ def characteristic_roots(
 
     Only the generator's first row depends on ``κ``: the rest is built once per kernel
     and size and reused by later calls (a worker-count search solves one kernel at
-    dozens of gains). The search runs on one BLAS thread (:func:`single_blas_thread`).
+    dozens of gains), as is the rest of what the search needs of a kernel (its rules,
+    abscissa, nearby point delay: :func:`_kernel_setup`); a law passed instead of a
+    kernel maps to one cached kernel per equal law (:func:`kernel_of`). The first pass
+    keeps the generator's eigenvalues it resolves (:data:`_RESOLVED`), polishes one
+    member of each conjugate pair, and drops a guess still far from converging after
+    :data:`_FIRST_PATIENCE` steps. The search runs on one BLAS thread
+    (:func:`single_blas_thread`).
 
     Examples
     --------
@@ -210,13 +247,38 @@ def characteristic_roots(
             unstable_count, int | np.integer) or unstable_count < 0):
         raise ValueError(f"unstable_count must be a whole number >= 0 or None, "
                          f"got {unstable_count!r}")
-    kernel = as_kernel(law)
+    kernel = kernel_of(law)
     if method == "lambert" and not kernel.point_delay:
         raise ValueError("Lambert W solves point delays only; use method='generator'")
     if kernel.point_delay and method != "generator":
         return point_delay_roots(kappa * kernel.mass, n)
+    components = phase_type_components(kernel) if method == "auto" else None
+    if components is not None:  # the whole finite spectrum, exactly
+        return rational_roots(kappa, tuple(components))[:n]
     with single_blas_thread():
         return _characteristic_roots(kappa, kernel, n, unstable_count, fast=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_kernel(law: DelayLaw) -> DelayKernel:
+    return DelayKernel(law)
+
+
+def kernel_of(law: DelayLaw | DelayKernel) -> DelayKernel:
+    """:func:`~sdde.model.kernels.as_kernel`, the same kernel object for equal laws.
+
+    A kernel caches its quadrature rules and the root search caches its generator per
+    kernel object; a caller that passes the law (not a kernel) at dozens of gains would
+    rebuild them on every call. Laws are frozen dataclasses compared by value, so the
+    kernel of an equal law is reused (the 64 most recent; laws that cannot be hashed,
+    e.g. with array fields, get a fresh kernel as before).
+    """
+    if isinstance(law, DelayLaw):
+        try:
+            return _cached_kernel(law)
+        except TypeError:  # an unhashable field
+            return as_kernel(law)
+    return as_kernel(law)
 
 
 def _characteristic_roots(kappa: float, kernel: DelayKernel, n: int,
@@ -235,13 +297,13 @@ def _characteristic_roots(kappa: float, kernel: DelayKernel, n: int,
     # κ in {0.05, 1, 3}: from N = 24–32 on, the rightmost eigenvalue no longer moves (it
     # sits at the discretised kernel's own accuracy); residual tests and the certified
     # count guard the polished result.
-    size = min(int(32 + 4 * math.ceil(search.tau)), 200) if search.tau > 0 else 1
+    size = _first_size(search.tau, n) if fast else _reference_size(search.tau)
     guesses = search.generator_guesses(size, keep=2 * n + 4)
     rational = _phase_type_roots(kappa, kernel)  # exact where the transform is rational
     starts = [guesses, rational[rational.real > search.abscissa]]
     if search.point is not None:  # the branches the generator did not resolve
         starts.append(_unlike(search.lambert_guesses(2 * n + 4), guesses))
-    roots = search.polish(np.concatenate(starts))
+    roots = search.polish(np.concatenate(starts), patience=_FIRST_PATIENCE if fast else 15)
     if unstable_count is None and (kernel.fast or search.point is not None):
         unstable_count = unstable_root_count(kappa, kernel)
     if unstable_count is None:
@@ -251,6 +313,21 @@ def _characteristic_roots(kappa: float, kernel: DelayKernel, n: int,
             break
         roots = _merge_roots(roots, search.polish(search.wider_guesses(size, depth)))
     return roots[:n]
+
+
+def _reference_size(tau: float) -> int:
+    """Chebyshev points of the reference method's generator on ``[−τ, 0]``."""
+    return min(int(32 + 4 * math.ceil(tau)), 200) if tau > 0 else 1
+
+
+_SIZE_BASE, _SIZE_PER_TAU, _SIZE_PER_ROOT = 32, 4, 0
+
+
+def _first_size(tau: float, n: int) -> int:
+    """Chebyshev points of the first pass's generator, sized to the wanted roots."""
+    if tau <= 0:
+        return 1
+    return min(int(_SIZE_BASE + _SIZE_PER_TAU * math.ceil(tau) + _SIZE_PER_ROOT * n), 200)
 
 
 def roots_agree_with_count(roots: ComplexArray, count: int) -> bool:
@@ -293,19 +370,49 @@ def _merge_roots(roots: ComplexArray, new: ComplexArray) -> ComplexArray:
     return _conjugate_pairs(np.concatenate([roots, np.array(fresh, dtype=np.complex128)]))
 
 
+@dataclasses.dataclass(frozen=True)
+class _KernelSetup:
+    """What the root search needs of a kernel, whatever the gain."""
+
+    transient: bool
+    transform: Transform
+    abscissa: float
+    body: TransformRule | None
+    nodes: FloatArray
+    weights: FloatArray
+    tau: float
+    point: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, kernel: DelayKernel) -> _KernelSetup:
+        transient = kernel.heavy_tailed
+        transform, abscissa = _transform_and_abscissa(kernel, transient)
+        nodes, weights = _generator_kernel(kernel)
+        return cls(transient, transform, abscissa,
+                   _transient_rule(kernel) if transient else None, nodes, weights,
+                   float(nodes.max(initial=0.0)), _concentrated_point(kernel))
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_setup(kernel: DelayKernel) -> _KernelSetup:
+    """:meth:`_KernelSetup.of`, cached per kernel object (a worker-count search or a
+    chart solves one kernel at dozens of gains; the setup costs more than a solve)."""
+    return _KernelSetup.of(kernel)
+
+
 class _RootSearch:
     """Guesses for, and Newton polishing of, the roots of one gain and kernel."""
 
     def __init__(self, kappa: float, kernel: DelayKernel, *, fast: bool = True) -> None:
         self.kappa, self.kernel, self.fast = kappa, kernel, fast
-        self.transient = kernel.heavy_tailed
-        self.transform, self.abscissa = _transform_and_abscissa(kernel, self.transient)
+        setup = _kernel_setup(kernel) if fast else _KernelSetup.of(kernel)
+        self.transient = setup.transient
+        self.transform, self.abscissa = setup.transform, setup.abscissa
         #: The law's body (heavy tails): the rule behind ``transform``.
-        self.body = _transient_rule(kernel) if self.transient else None
-        self.nodes, self.weights = _generator_kernel(kernel)
-        self.tau = float(self.nodes.max(initial=0.0))
+        self.body = setup.body
+        self.nodes, self.weights, self.tau = setup.nodes, setup.weights, setup.tau
         #: ``(m, μ)`` of the nearby point delay ``m e^{−μz}`` of a concentrated kernel.
-        self.point = _concentrated_point(kernel)
+        self.point = setup.point
 
     def generator_guesses(self, size: int, keep: int | None) -> ComplexArray:
         """The generator's eigenvalues where roots can be: right of the abscissa and
@@ -323,6 +430,8 @@ class _RootSearch:
                 bound = kappa * np.abs(self.transform(
                     guesses.real.astype(np.complex128))[0])
         guesses = guesses[np.abs(guesses) <= 2.0 * bound + 1.0]
+        if self.fast and keep is not None:
+            guesses = guesses[np.abs(guesses.imag) * tau <= _RESOLVED * size]
         return guesses[np.argsort(-guesses.real)][:keep]
 
     def real_transform(self, x: FloatArray) -> FloatArray:
@@ -364,10 +473,11 @@ class _RootSearch:
             starts += [grid, np.conj(grid[grid.imag != 0.0])]
         return np.concatenate(starts)
 
-    def polish(self, guesses: ComplexArray) -> ComplexArray:
+    def polish(self, guesses: ComplexArray, patience: int = 15) -> ComplexArray:
         """Newton on the exact characteristic function; for heavy tails, the roots in or
         near the right half-plane re-polished with the full law's transform."""
-        roots = _newton(self.kappa, self.transform, guesses, self.abscissa)
+        roots = _newton(self.kappa, self.transform, guesses, self.abscissa, patience,
+                        conjugates=self.fast)
         if not self.transient:
             return roots
         # Roots in the right half-plane are the full heavy-tailed law's: re-polish with
@@ -381,7 +491,9 @@ class _RootSearch:
             return roots[roots.real <= 0]
         exact, zero = _transform_and_abscissa(self.kernel, False)
         starts = np.maximum(np.abs(roots[near].real), 1e-12) + 1j * roots[near].imag
-        right = _newton(self.kappa, exact, starts, zero)
+        # A root on the axis (κ at its threshold) may land a rounding error left of it:
+        # the full law's rule is still accurate there (its terms grow by e^{1e-9 x}).
+        right = _newton(self.kappa, exact, starts, zero - _AXIS_SLACK)
         # the transient roots an exact one replaces, and those right of the axis that
         # have none (the full law's root there has crossed to Re z < 0)
         replaced = np.zeros(roots.size, dtype=bool)
@@ -420,11 +532,6 @@ def dominant_root(kappa: float, kernel: DelayKernel) -> complex | None:
     transform ``N/(z + κφ)`` has no singularity at ``φ``'s poles), found in microseconds.
     Elsewhere :func:`characteristic_roots`.
     """
-    rational = _phase_type_roots(kappa, kernel)
-    if rational.size:
-        top = rational[rational.real >= rational.real.max() - 1e-12 * (1 + abs(
-            rational.real.max()))]
-        return complex(top[np.argmax(top.imag)])
     z = characteristic_roots(kappa, kernel, n=1)
     return complex(z[0]) if z.size else None
 
@@ -498,7 +605,8 @@ _MAX_PHASE_TYPE_DEGREE = 40
 
 
 def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
-    """All roots of ``z Q(z) + κ P(z)`` when ``φ = P / Q`` is rational (linear chain trick).
+    """All roots of ``z + κ φ(z)`` when ``φ`` is rational (linear chain trick), unpolished:
+    the guesses ``method="generator"`` adds for such kernels.
 
     Exponential, Erlang (integer-shape gamma) and mixtures of them have
     ``φ(z) = Σ_c w_c (r_c / (r_c + z))^{k_c}``. The generator's guesses come from the
@@ -509,26 +617,7 @@ def _phase_type_roots(kappa: float, kernel: DelayKernel) -> ComplexArray:
     components = phase_type_components(kernel)
     if components is None:
         return np.empty(0, dtype=np.complex128)
-    z_denominator, numerator = _phase_type_polynomials(tuple(components))
-    coefficients = z_denominator.copy()
-    coefficients[: numerator.size] += kappa * numerator
-    return np.asarray(np.polynomial.polynomial.polyroots(coefficients), dtype=np.complex128)
-
-
-@functools.lru_cache(maxsize=256)
-def _phase_type_polynomials(components: tuple[tuple[float, float, int], ...]
-                            ) -> tuple[FloatArray, FloatArray]:
-    """Coefficients (ascending) of ``z Q(z)`` and ``P(z)`` with ``φ = P/Q``: built once
-    per kernel, then every gain is one companion-matrix eigenvalue problem."""
-    poly = np.polynomial.Polynomial
-    factors = [poly([rate, 1.0]) ** shape for _, rate, shape in components]
-    denominator = math.prod(factors, start=poly([1.0]))
-    numerator = poly([0.0])
-    for i, (weight, rate, shape) in enumerate(components):
-        others = math.prod((f for j, f in enumerate(factors) if j != i), start=poly([1.0]))
-        numerator = numerator + weight * rate**shape * others
-    return ((poly([0.0, 1.0]) * denominator).coef.astype(np.float64),
-            numerator.coef.astype(np.float64))
+    return chain_roots(kappa, tuple(components))
 
 
 def phase_type_components(kernel: DelayKernel) -> list[tuple[float, float, int]] | None:
@@ -706,14 +795,24 @@ def _lagrange_rows(t: FloatArray, theta: FloatArray, signs: FloatArray) -> Float
 
 
 def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
-            abscissa: float) -> ComplexArray:
-    """Polish guesses by Newton's method; keep the distinct converged roots."""
+            abscissa: float, patience: int = 15, *, conjugates: bool = False
+            ) -> ComplexArray:
+    """Polish guesses by Newton's method; keep the distinct converged roots.
+
+    An iterate whose step is still above ``1e-3 (1 + |z|)`` after ``patience`` steps (or
+    above ``1e-7 (1 + |z|)`` after 30) started outside every basin and is dropped (the
+    second limit is late: near a double root Newton converges only linearly). With
+    ``conjugates``, each guess is first reflected into ``Im z >= 0`` (a pair's two
+    members become one start) and every root found is returned with its conjugate:
+    ``Δ`` has real coefficients, so this halves the work."""
     def newton_step(z: ComplexArray) -> tuple[ComplexArray, ComplexArray, ComplexArray]:
         with np.errstate(over="ignore", invalid="ignore"):  # iterates thrown far left
             phi, dphi = transform(z)
             return z + kappa * phi, 1.0 + kappa * dphi, phi
 
     z = guesses.astype(np.complex128)
+    if conjugates:
+        z = np.unique(z.real + 1j * np.abs(z.imag))
     done = np.zeros(z.shape, dtype=bool)
     previous = np.full(z.shape, np.inf)  # the last step's size
     for it in range(_NEWTON_STEPS):
@@ -731,7 +830,7 @@ def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
         done[live] = (size <= _NEWTON_TOL * unit) | (
             (size <= _NEWTON_FLOOR * unit) & (size >= 0.5 * previous[live]))
         previous[live] = size
-        if it >= 15:  # still far from converging: a spurious eigenvalue, give up on it
+        if it >= patience:  # still far from converging: a spurious guess, give up on it
             slow = 1e-3 if it < 30 else 1e-7  # (a double root converges linearly)
             lost = ~(np.abs(step) <= slow * (1.0 + np.abs(z[live])))
             z[np.flatnonzero(live)[lost]] = np.nan
@@ -747,7 +846,10 @@ def _newton(kappa: float, transform: Transform, guesses: ComplexArray,
     # tiny residual there too.
     keep = np.isfinite(residual) & ((done & (residual <= 1e-10 * scale))
                                     | (residual <= 1e-13 * scale))
-    return _distinct_sorted(z[keep], np.abs(slope[keep]) / (1.0 + scale[keep]))
+    z, flatness = z[keep], np.abs(slope[keep]) / (1.0 + scale[keep])
+    if conjugates:
+        z, flatness = np.concatenate([z, np.conj(z)]), np.concatenate([flatness, flatness])
+    return _distinct_sorted(z, flatness)
 
 
 def _distinct_sorted(z: ComplexArray, flatness: FloatArray) -> ComplexArray:
@@ -819,7 +921,7 @@ def unstable_root_count(kappa: float, law: DelayLaw | DelayKernel) -> int | None
     """
     if isinstance(kappa, bool) or not (isinstance(kappa, int | float) and 0 < kappa < math.inf):
         raise ValueError(f"kappa must be a finite number > 0, got {kappa!r}")
-    kernel = as_kernel(law)
+    kernel = kernel_of(law)
     end = kappa * kernel.mass * (1.0 + 1e-9) + 1e-12
 
     def delta(w: FloatArray) -> ComplexArray:
