@@ -57,7 +57,9 @@ def _gain_fix(message: str) -> float:
 @given(lr=inside, n=st.integers(1, 10**6), h=inside)
 def test_a_refused_gain_names_a_learning_rate_that_fits(lr: float, n: int, h: float) -> None:
     gain = lr * n * h
-    if GAIN_MIN <= gain <= GAIN_MAX:
+    # the contract's bounds allow 1e-12 relative for rounding (a gain of 1e6 (1 + 2e-15)
+    # is accepted: hypothesis found lr = 1, n = 10^6, h = 10^(1e-15))
+    if GAIN_MIN * (1 - 1e-12) <= gain <= GAIN_MAX * (1 + 1e-12):
         check_gains(lr, n, [h])
         return
     with pytest.raises(ValueError) as info:
