@@ -33,7 +33,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import tdscontrol
+
+try:
+    import tdscontrol
+except ImportError:  # a peer, not a dependency of sdde
+    raise SystemExit("bench_roots.py compares against tdscontrol: "
+                     "pip install -e '.[bench]'") from None
 
 from sdde import delays
 from sdde.stability.roots import characteristic_roots

@@ -547,6 +547,29 @@ class DelayKernel:
         """Whether the exact transform is closed form (no quadrature rule is used)."""
         return self.trivial and self.law.fast_laplace
 
+    @cached_property
+    def _shift(self) -> float | None:
+        """``c`` with ``φ(z) = s·φ_F(z + c)`` when the kernel's transform is the law's own
+        closed form, shifted (else None): ``c = 0`` for a plain kernel, and for the
+        geometric policy without a threshold ``w(u) = s·E[γ^S]`` with ``S ~ Poisson(ρu)``
+        is ``s·e^{−(1−γ)ρu}``, so ``c = (1−γ)ρ`` (``s`` the policy's scale)."""
+        if not self.law.fast_laplace:
+            return None
+        if self.trivial:
+            return 0.0
+        policy = self.policy
+        if self.threshold is None and policy.name == "geometric":
+            return (1.0 - float(policy.gamma or 1.0)) * self.updates_per_delay
+        return None
+
+    def _closed(self, z: ComplexArray) -> Any:
+        """The closed-form transform (valid when :attr:`_shift` is not None)."""
+        if self.trivial:
+            return self.law.laplace(z)
+        shift = self._shift
+        assert shift is not None
+        return self.policy.scale * np.asarray(self.law.laplace(z + shift))
+
     # --------------------------------------------------------------- transform
     def transform(self, z: npt.ArrayLike) -> Any:
         """``φ(z) = E[w(X̃) e^{−z X̃}]`` (vectorised).
@@ -557,8 +580,8 @@ class DelayKernel:
         last node.
         """
         z_arr = np.asarray(z, dtype=np.complex128)
-        if self.fast:
-            return self.law.laplace(z_arr)
+        if self._shift is not None:
+            return self._closed(z_arr)
         omega = float(np.max(np.abs(z_arr.imag), initial=0.0))
         out = self.rule(omega)(z_arr)
         return out if out.ndim else complex(out)
@@ -566,7 +589,7 @@ class DelayKernel:
     def transform_error(self, omega_max: float = 0.0, *, coarse: bool = False) -> float:
         """Bound on the absolute error of :meth:`transform` (or of the coarse
         :meth:`on_axis`) for ``Re z >= 0`` and ``|Im z| <= omega_max``."""
-        if self.fast:
+        if self._shift is not None:
             return 1e-13
         return self.rule(omega_max, tail=COARSE_TAIL if coarse else RULE_TAIL).error
 
@@ -576,10 +599,11 @@ class DelayKernel:
         step ``1e-5 max(1, |z|)``, or 1e-4 of the distance to the abscissa: absolute error
         about 1e-10 away from poles, plenty for Newton)."""
         z_arr = np.asarray(z, dtype=np.complex128)
-        if self.fast:
-            gap = z_arr.real - self.law.laplace_abscissa  # distance to the nearest pole
+        if self._shift is not None:
+            # distance to the nearest pole
+            gap = z_arr.real - (self.law.laplace_abscissa - self._shift)
             h = 1j * np.minimum(1e-5 * np.maximum(1.0, np.abs(z_arr)), 1e-4 * gap)
-            values = np.asarray(self.law.laplace(np.stack([z_arr, z_arr + h, z_arr - h])))
+            values = np.asarray(self._closed(np.stack([z_arr, z_arr + h, z_arr - h])))
             return values[0], (values[1] - values[2]) / (2 * h)
         return self.rule(float(np.max(np.abs(z_arr.imag), initial=0.0))).with_derivative(z_arr)
 
@@ -623,8 +647,8 @@ class DelayKernel:
         """``φ(iω)``: to full accuracy, or with ``coarse=True`` to about ``2 COARSE_TAIL``
         (see :meth:`transform_error`)."""
         omega = np.asarray(omega, dtype=np.float64)
-        if self.fast:
-            return np.asarray(self.law.laplace(1j * omega), dtype=np.complex128)
+        if self._shift is not None:
+            return np.asarray(self._closed(1j * omega), dtype=np.complex128)
         top = float(np.max(omega, initial=0.0))
         rule = self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL)
         return rule(np.asarray(1j * omega, dtype=np.complex128))
@@ -632,8 +656,8 @@ class DelayKernel:
     def re_on_axis(self, omega: FloatArray, *, coarse: bool = False) -> FloatArray:
         """``Re φ(iω)``; ``coarse=True`` allows an absolute error of about ``2 COARSE_TAIL``."""
         omega = np.asarray(omega, dtype=np.float64)
-        if self.fast:
-            return np.asarray(self.law.laplace(1j * omega), dtype=np.complex128).real
+        if self._shift is not None:
+            return np.asarray(self._closed(1j * omega), dtype=np.complex128).real
         top = float(np.max(omega, initial=0.0))
         return self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL).re_on_axis(omega)
 
