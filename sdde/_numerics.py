@@ -271,6 +271,178 @@ def invert_monotone_many(cdf: Callable[[FloatArray], FloatArray], q: FloatArray,
     return np.where(np.isinf(out), out, hi).reshape(np.shape(q))
 
 
+#: Gauss–Kronrod 7–15 rule on [-1, 1] (QUADPACK's qk15): the 15 Kronrod nodes, their
+#: weights, and the weights of the 7-point Gauss rule on the odd-indexed nodes.
+_GK15_NODES = np.array([
+    -0.991455371120812639206854697526329, -0.949107912342758524526189684047851,
+    -0.864864423359769072789712788640926, -0.741531185599394439863864773280788,
+    -0.586087235467691130294144845693013, -0.405845151377397166906606412076961,
+    -0.207784955007898467600689403773245, 0.0,
+    0.207784955007898467600689403773245, 0.405845151377397166906606412076961,
+    0.586087235467691130294144845693013, 0.741531185599394439863864773280788,
+    0.864864423359769072789712788640926, 0.949107912342758524526189684047851,
+    0.991455371120812639206854697526329])
+_GK15_WEIGHTS = np.array([
+    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
+    0.204432940075298892414161999234649, 0.190350578064785409913256402421014,
+    0.169004726639267902826583426598550, 0.140653259715525918745189590510238,
+    0.104790010322250183839876322541518, 0.063092092629978553290700663189204,
+    0.022935322010529224963732008058970])
+_G7_WEIGHTS = np.zeros(15)
+_G7_WEIGHTS[1::2] = [0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+                     0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
+                     0.381830050505118944950369775488975, 0.279705391489276667901467771423780,
+                     0.129484966168869693270611432679082]
+
+
+def adaptive_gauss_kronrod(f: Callable[[FloatArray], FloatArray], edges: npt.ArrayLike, *,
+                           atol: float, rtol: float, max_rounds: int = 2000) -> float:
+    """``∫ f`` over ``[edges[0], edges[-1]]`` by globally adaptive Gauss–Kronrod (7–15).
+
+    Every panel is integrated by the 15-point Kronrod rule and its error estimated by the
+    difference to the embedded 7-point Gauss rule (no QUADPACK rescaling: a larger,
+    safer estimate). While the summed estimate exceeds ``max(atol, rtol·|∫|)``, every
+    panel whose estimate exceeds that bound's per-panel share (and at least the worst)
+    is halved. ``f`` is called on whole arrays of nodes (never at a panel's end points),
+    so integrable end-point singularities are fine; the halving reaches them in one
+    panel per round. It is here because ``scipy.integrate`` costs 0.2 s to import
+    (``quad`` is also called once per panel, in Python).
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised integrand: an array of points → an array of values.
+    edges : array_like
+        Increasing panel edges; put kinks and scale changes of ``f`` on them.
+    atol, rtol : float
+        Absolute and relative tolerance on the integral.
+    max_rounds : int
+        Halving rounds before giving up.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    RuntimeError
+        The tolerance is not reached in ``max_rounds`` rounds.
+
+    Examples
+    --------
+    >>> round(adaptive_gauss_kronrod(np.exp, [0.0, 1.0], atol=1e-14, rtol=1e-14), 12)
+    1.718281828459
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    lo, hi = edges[:-1], edges[1:]
+    done = 0.0
+    done_error = 0.0
+    for _ in range(max_rounds):
+        centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        values = np.asarray(f((centre[:, None] + half[:, None] * _GK15_NODES).ravel()),
+                            dtype=np.float64).reshape(lo.size, 15)
+        kronrod = half * (values @ _GK15_WEIGHTS)
+        error = np.abs(kronrod - half * (values @ _G7_WEIGHTS))
+        total = done + float(kronrod.sum())
+        bound = max(atol, rtol * abs(total))
+        if done_error + float(error.sum()) <= bound:
+            return total
+        share = (bound - done_error) / lo.size
+        split = error > share
+        split[int(np.argmax(error))] = True
+        done += float(kronrod[~split].sum())
+        done_error += float(error[~split].sum())
+        mid = centre[split]
+        lo, hi = np.concatenate([lo[split], mid]), np.concatenate([mid, hi[split]])
+    raise RuntimeError(f"adaptive_gauss_kronrod: no convergence in {max_rounds} rounds")
+
+
+#: ``scipy.optimize.brentq``'s default tolerances and iteration limit.
+BRENT_XTOL, BRENT_RTOL, BRENT_MAXITER = 2e-12, 4 * np.finfo(float).eps, 100
+
+
+def brentq(f: Callable[[float], float], a: float, b: float, *, xtol: float = BRENT_XTOL,
+           rtol: float = BRENT_RTOL, maxiter: int = BRENT_MAXITER) -> float:
+    """A root of ``f`` in ``[a, b]`` by Brent's method: ``scipy.optimize.brentq``'s steps.
+
+    The same algorithm as SciPy's C ``brentq`` (Brent 1973: inverse quadratic
+    interpolation or secant, safeguarded by bisection), step for step, so it returns the
+    same root; tests/test_numerics_roots_quadrature.py checks that bit for bit. It is here because
+    importing ``scipy.optimize`` costs 0.14 s, a sixth of a whole ``sdde-analyze`` run,
+    for a few dozen scalar roots.
+
+    Parameters
+    ----------
+    f : callable
+        Continuous function of a float, with ``f(a)`` and ``f(b)`` of opposite signs.
+    a, b : float
+        The bracket.
+    xtol, rtol : float
+        The root is within ``xtol + rtol·|x|`` of the returned ``x`` (SciPy's defaults;
+        ``rtol`` at least ``4·eps``).
+    maxiter : int
+        Iterations before giving up.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        ``f(a)`` and ``f(b)`` have the same sign, or a tolerance is invalid.
+    RuntimeError
+        No convergence within ``maxiter`` iterations.
+
+    Examples
+    --------
+    >>> round(brentq(lambda x: x * x - 2.0, 0.0, 2.0), 12)
+    1.414213562373
+    """
+    if xtol <= 0 or rtol < BRENT_RTOL:
+        raise ValueError(f"brentq needs xtol > 0 and rtol >= 4 eps, got {xtol!r}, {rtol!r}")
+    x_pre, x_cur = float(a), float(b)
+    f_pre, f_cur = float(f(x_pre)), float(f(x_cur))
+    if f_pre != 0 and f_cur != 0 and math.copysign(1.0, f_pre) == math.copysign(1.0, f_cur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    if f_pre == 0:
+        return x_pre
+    if f_cur == 0:
+        return x_cur
+    x_blk = f_blk = s_pre = s_cur = 0.0
+    for _ in range(maxiter):
+        if f_pre != 0 and f_cur != 0 and math.copysign(1.0, f_pre) != math.copysign(1.0, f_cur):
+            x_blk, f_blk = x_pre, f_pre
+            s_pre = s_cur = x_cur - x_pre
+        if abs(f_blk) < abs(f_cur):
+            x_pre, x_cur, x_blk = x_cur, x_blk, x_cur
+            f_pre, f_cur, f_blk = f_cur, f_blk, f_cur
+        delta = (xtol + rtol * abs(x_cur)) / 2
+        s_bis = (x_blk - x_cur) / 2
+        if f_cur == 0 or abs(s_bis) < delta:
+            return x_cur
+        if abs(s_pre) > delta and abs(f_cur) < abs(f_pre):
+            if x_pre == x_blk:  # interpolate
+                s_try = -f_cur * (x_cur - x_pre) / (f_cur - f_pre)
+            else:  # extrapolate
+                d_pre = (f_pre - f_cur) / (x_pre - x_cur)
+                d_blk = (f_blk - f_cur) / (x_blk - x_cur)
+                s_try = -f_cur * (f_blk * d_blk - f_pre * d_pre) / (d_blk * d_pre * (f_blk - f_pre))
+            if 2 * abs(s_try) < min(abs(s_pre), 3 * abs(s_bis) - delta):
+                s_pre, s_cur = s_cur, s_try  # good short step
+            else:
+                s_pre = s_cur = s_bis
+        else:
+            s_pre = s_cur = s_bis
+        x_pre, f_pre = x_cur, f_cur
+        x_cur += s_cur if abs(s_cur) > delta else (delta if s_bis > 0 else -delta)
+        f_cur = float(f(x_cur))
+    raise RuntimeError(f"brentq did not converge in {maxiter} iterations")
+
+
 @functools.lru_cache(maxsize=64)
 def legendre_rule(order: int) -> tuple[FloatArray, FloatArray]:
     """Gauss–Legendre nodes and weights on ``[-1, 1]``, computed once per order.

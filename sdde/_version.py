@@ -1,8 +1,8 @@
-"""The installed package's version, in a module of its own so that every layer may read it."""
+"""The package's version, in a module of its own so that every layer may read it.
 
-from importlib.metadata import PackageNotFoundError, version
+A literal, not ``importlib.metadata.version("sdde")``: that lookup costs about 30 ms of
+every ``sdde-analyze`` start. tests/test_version.py checks it against pyproject.toml and
+the installed metadata.
+"""
 
-try:
-    __version__ = version("sdde")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+__version__ = "0.1.0"

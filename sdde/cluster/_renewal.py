@@ -23,9 +23,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import fft, optimize, special
+from scipy import fft, special
 
-from sdde._numerics import FloatArray
+from sdde._numerics import FloatArray, brentq
 from sdde._progress import ProgressCallback
 from sdde.delays import DelayLaw, Deterministic, Exponential, Gamma, Mixture, Shifted
 from sdde.delays._quadrature import law_quadrature
@@ -272,7 +272,7 @@ def _tagged_nodes(tagged: DelayLaw, laws: Sequence[DelayLaw], others: FloatArray
     upper = (k_max + 30.0) / total_rate + 1.0
     while low_end(upper) <= 0:
         upper *= 2.0
-    x_cut = optimize.brentq(low_end, 0.0, upper, xtol=1e-12) if low_end(0.0) < 0 else 0.0
+    x_cut = brentq(low_end, 0.0, upper, xtol=1e-12) if low_end(0.0) < 0 else 0.0
     kinks = np.concatenate([_kinks(law, x_cut) for law, n in zip(laws, others, strict=True)
                             if n > 0])
     nodes, weights = law_quadrature(tagged, sqrt_step=0.5 / math.sqrt(total_rate),

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import fft, optimize, special
+from scipy import fft, special
 
-from sdde._numerics import FloatArray
+from sdde import _lazy
+from sdde._numerics import FloatArray, brentq
 from sdde.delays import (
     DelayLaw,
     Deterministic,
@@ -37,6 +38,8 @@ from sdde.delays import (
     Uniform,
 )
 from sdde.delays._quadrature import law_quadrature
+
+optimize = _lazy.module("scipy.optimize")  # optimize.root for several groups only
 
 #: Largest staleness value a pmf is tabulated up to (beyond it only the tail mass is kept),
 #: unless the mean staleness times :data:`K_CAP_PER_MEAN` is larger: the bulk of the law is
@@ -516,7 +519,7 @@ def _acceptance_fixed_point(counts: FloatArray, rates: FloatArray, laws: Sequenc
                          for law, bg in zip(laws, b, strict=True)])
 
     if len(laws) == 1:
-        root = optimize.brentq(lambda q: q - accept(np.array([q]))[0], 0.0, 1.0, xtol=1e-14)
+        root = brentq(lambda q: q - accept(np.array([q]))[0], 0.0, 1.0, xtol=1e-14)
         return np.array([root])
     guess = np.full(len(laws), float(np.mean(accept(np.ones(len(laws))))))
     sol = optimize.root(lambda p: p - accept(np.clip(p, 0.0, 1.0)), guess, tol=1e-13)

@@ -18,12 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sdde import _lazy
-from sdde._numerics import ComplexArray, FloatArray
+from sdde._numerics import ComplexArray, FloatArray, brentq
 from sdde.delays._base import DelayLaw, as_output, require_finite
 from sdde.delays._composite import Shifted
 from sdde.delays._families import Deterministic, Exponential, Gamma
 
-optimize = _lazy.module("scipy.optimize")
 special = _lazy.module("scipy.special")
 
 #: Probability mass of the rounds left out of the mixture ``Σ_g P(G = g) F^{*g}``.
@@ -230,7 +229,7 @@ class GeometricSum(DelayLaw):
             left = -1.0 / self.base.mean
             while gap(left) <= 0.0:
                 left *= 2.0
-        return float(optimize.brentq(gap, left, 0.0, xtol=1e-14))
+        return float(brentq(gap, left, 0.0, xtol=1e-14))
 
     def _laplace(self, z: ComplexArray) -> ComplexArray:
         phi = np.asarray(self.base._laplace(z), dtype=np.complex128)

@@ -22,9 +22,8 @@ import numbers
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
-from sdde._numerics import ComplexArray, FloatArray
+from sdde._numerics import ComplexArray, FloatArray, brentq
 from sdde.stability._winding import certified_arg_change
 
 #: Largest staleness kept in a dense polynomial root computation (degree of the
@@ -198,7 +197,7 @@ def discrete_critical_alpha(weights: npt.ArrayLike) -> float:
         elif ra.imag * rb.imag > 0:  # (tiny values that round differently)
             continue
         else:
-            t = optimize.brentq(im_ratio, a, b, xtol=1e-15)
+            t = brentq(im_ratio, a, b, xtol=1e-15)
         value = ratio(np.array([t]))[0][0]
         if value.real > 0 and abs(value.imag) <= 1e-9 * abs(value):
             candidates.append(float(value.real))

@@ -15,9 +15,9 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import integrate, optimize
 
-from sdde._numerics import FloatArray, gauss_legendre_panels
+from sdde import _lazy
+from sdde._numerics import FloatArray, brentq, gauss_legendre_panels
 from sdde.delays import (
     DelayLaw,
     Deterministic,
@@ -29,6 +29,8 @@ from sdde.delays import (
 from sdde.model.kernels import COARSE_TAIL, DelayKernel, as_kernel
 from sdde.stability._axis import AnalyticForms, AxisTransform, analytic_forms
 from sdde.stability.roots import phase_type_components
+
+integrate = _lazy.module("scipy.integrate")
 
 #: Thresholds are searched up to this gain: a mode with κ = η·n·h above 100 is far beyond
 #: any learning rate in practical use.
@@ -224,7 +226,7 @@ def _shifted_exponential_kappa(shift: float) -> float:
     if shift <= 0.0:
         return math.inf
     m = 1.0 - shift
-    omega = float(optimize.brentq(lambda w: w * shift + math.atan(w * m) - _HALF_PI,
+    omega = float(brentq(lambda w: w * shift + math.atan(w * m) - _HALF_PI,
                                   0.0, _HALF_PI / shift, xtol=1e-300, rtol=_EPS4))
     return omega * math.hypot(1.0, omega * m)
 
@@ -407,7 +409,7 @@ def _crossing(kernel: DelayKernel, lo: float, hi: float, f_lo: float,
         coarse = kernel.rule(hi, tail=COARSE_TAIL)
         # if the coarse rule's signs at the ends differ from the exact ones: secant start
         with contextlib.suppress(ValueError):
-            w = optimize.brentq(lambda x: float(coarse.re_on_axis(np.array([x]))[0]),
+            w = brentq(lambda x: float(coarse.re_on_axis(np.array([x]))[0]),
                                 lo, hi, xtol=1e-10 * hi)
 
     def evaluate(x: float) -> tuple[complex, float]:

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
-from sdde._numerics import FloatArray, finite_or_none, gauss_legendre_panels
+from sdde._numerics import FloatArray, brentq, finite_or_none, gauss_legendre_panels
 from sdde.cluster.cluster import Cluster
 from sdde.delays import Exponential
 from sdde.model.kernels import DelayKernel, StepPolicy
@@ -185,12 +184,12 @@ def poisson_sdde_threshold(kernel: DelayKernel, n: int, *,
             grid = np.append(grid, 2.0 * grid[-1])
             values = np.append(values, excess(grid[-1]))
         if values[0] >= 0:
-            root = float(optimize.brentq(excess, 1e-9, grid[0], xtol=1e-14, rtol=1e-12))
+            root = float(brentq(excess, 1e-9, grid[0], xtol=1e-14, rtol=1e-12))
         elif values[-1] < 0:
             root = kappa_star
         else:
             j = int(np.flatnonzero(values >= 0)[0])
-            root = float(optimize.brentq(excess, grid[j - 1], grid[j], xtol=1e-14,
+            root = float(brentq(excess, grid[j - 1], grid[j], xtol=1e-14,
                                          rtol=1e-12))
         if abs(root - previous) <= rtol * root:
             return root

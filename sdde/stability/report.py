@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize
 
 from sdde._invariants import check
-from sdde._numerics import ComplexArray, FloatArray, finite_or_none
+from sdde._numerics import ComplexArray, FloatArray, brentq, finite_or_none
 from sdde._progress import ProgressCallback
 from sdde.delays import GeometricSum
 from sdde.model._contract import TARGET_MAX, TARGET_MIN, check_gains, check_value
@@ -903,7 +902,7 @@ def time_below(rates: FloatArray, variances: FloatArray, weights: FloatArray,
     hi = 1.0 / float(rates.min())
     while approximate(hi) > target:
         hi *= 2.0
-    return float(optimize.brentq(lambda t: approximate(t) - target, 0.0, hi,
+    return float(brentq(lambda t: approximate(t) - target, 0.0, hi,
                                  xtol=1e-12 * hi))
 
 

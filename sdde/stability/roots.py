@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
-from scipy import linalg, optimize, special
+from scipy import linalg, special
 
-from sdde._numerics import ComplexArray, FloatArray
+from sdde._numerics import ComplexArray, FloatArray, brentq
 from sdde.delays import DelayLaw, Exponential, Gamma, Mixture
 from sdde.model.kernels import DelayKernel, TransformRule, as_kernel
 from sdde.stability._rational_roots import chain_roots, rational_roots
@@ -696,7 +696,7 @@ def _rule_abscissa(kernel: DelayKernel) -> float:
         hi *= 2.0
     if excess(hi) < 0.0:
         return -math.inf
-    return -float(optimize.brentq(excess, 0.0, hi, xtol=1e-6 * hi))
+    return -float(brentq(excess, 0.0, hi, xtol=1e-6 * hi))
 
 
 def _transient_rule(kernel: DelayKernel) -> TransformRule:
