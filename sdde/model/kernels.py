@@ -648,7 +648,8 @@ class DelayKernel:
         (see :meth:`transform_error`)."""
         omega = np.asarray(omega, dtype=np.float64)
         if self._shift is not None:
-            return np.asarray(self._closed(1j * omega), dtype=np.complex128)
+            return np.asarray(self._closed(np.asarray(1j * omega, dtype=np.complex128)),
+                              dtype=np.complex128)
         top = float(np.max(omega, initial=0.0))
         rule = self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL)
         return rule(np.asarray(1j * omega, dtype=np.complex128))
@@ -657,7 +658,8 @@ class DelayKernel:
         """``Re φ(iω)``; ``coarse=True`` allows an absolute error of about ``2 COARSE_TAIL``."""
         omega = np.asarray(omega, dtype=np.float64)
         if self._shift is not None:
-            return np.asarray(self._closed(1j * omega), dtype=np.complex128).real
+            return np.asarray(self._closed(np.asarray(1j * omega, dtype=np.complex128)),
+                              dtype=np.complex128).real
         top = float(np.max(omega, initial=0.0))
         return self.rule(top, tail=COARSE_TAIL if coarse else RULE_TAIL).re_on_axis(omega)
 

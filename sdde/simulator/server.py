@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -301,7 +301,8 @@ def _replica(groups: list, cluster: Cluster, objective: GradientOracle, lr: floa
     horizon = (needed + 6.0 * math.sqrt(needed) + 2 * n) / cluster.arrival_rate
     while True:
         schedule = draw_schedule(groups, horizon, rng, stationary=stationary, as_rounds=fused)
-        if isinstance(schedule, Rounds):
+        if isinstance(schedule, Rounds):  # only when fused: a plain quadratic
+            assert isinstance(objective, QuadraticObjective)
             out = _replay_rounds(schedule, horizon, objective, lr, factors, threshold, theta0,
                                  n_updates, rng, record_every, record_theta, bound)
         else:
@@ -355,11 +356,12 @@ def _replay_rounds(schedule: Rounds, horizon: float, objective: QuadraticObjecti
     n_events = int(schedule.counts.sum())
     times, staleness = np.empty(n_events), np.empty(n_events, dtype=np.int64)
     accepted, delay = np.empty(n_events, dtype=np.bool_), np.empty(n_events)
-    status = run_schedule(
+    arguments: tuple[Any, ...] = (
         schedule.start, schedule.rounds, schedule.counts, float(horizon), rng,
         objective.curvatures, np.sqrt(objective.noise), lr, factors, threshold, state.theta,
         state.snapshots, state.pulled_version, state.pulled_time, state.counters, times,
         staleness, accepted, delay, *records, n_updates, record_every, bound)
+    status = run_schedule(*arguments)
     return _outcome(status, state, times, staleness, delay, accepted, records, record_theta)
 
 
@@ -548,7 +550,7 @@ def _stack(rows: list[dict]) -> SimulationResult:
     def pad(key: str, fill: float | int | bool, dtype: type) -> np.ndarray:
         if len(rows) == 1:  # nothing to pad: the row itself, as a view
             return np.asarray(rows[0][key], dtype=dtype)[None, :]
-        out = np.empty((len(rows), width), dtype=dtype)  # each entry written once
+        out: np.ndarray = np.empty((len(rows), width), dtype=dtype)  # each entry written once
         for r, row in enumerate(rows):
             values = row.pop(key)
             out[r, :values.size] = values

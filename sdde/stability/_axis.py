@@ -95,7 +95,8 @@ def analytic_forms(law: DelayLaw) -> AnalyticForms | None:
 
 def _pareto_forms(shape: float, scale: float) -> AnalyticForms:
     def density(z: ComplexArray) -> ComplexArray:
-        return shape / scale * np.exp(-(shape + 1.0) * np.log(z / scale))
+        return np.asarray(shape / scale * np.exp(-(shape + 1.0) * np.log(z / scale)),
+                          dtype=np.complex128)
 
     def cdf(x: FloatArray) -> FloatArray:
         ratio = scale / np.maximum(x, scale)
@@ -202,7 +203,8 @@ class AxisTransform:
             return body
         s, ell = _laguerre()
         w, c = self.omega_min, self.cut
-        line = np.abs(self._density(c - 1j * s / w)) * (c + s / w) ** 2
+        line = np.abs(self._density(np.asarray(c - 1j * s / w, dtype=np.complex128))) \
+            * (c + s / w) ** 2
         return body + 2.0 * float(ell @ line) / w
 
     def re_on_grid(self, start: float, step: float, count: int) -> FloatArray:
@@ -216,15 +218,17 @@ class AxisTransform:
         table[0] = np.exp(-1j * start * self.nodes)
         table[1:] = np.exp(-1j * step * self.nodes)
         np.cumprod(table, axis=0, out=table)
-        omega = start + step * np.arange(count)
-        return np.asarray(table.real @ self.weights + self._tail(omega).real,
+        omega = np.asarray(start + step * np.arange(count), dtype=np.float64)
+        body: FloatArray = table.real @ self.weights
+        return np.asarray(body + self._tail(omega).real,
                           dtype=np.float64)
 
     def _tail(self, w: FloatArray) -> ComplexArray:
         if self._density is None:
             return np.zeros(w.shape, dtype=np.complex128)
         s, ell = _laguerre()
-        f = self._density(self.cut - 1j * s[None, :] / w[:, None])
+        f = self._density(np.asarray(self.cut - 1j * s[None, :] / w[:, None],
+                                     dtype=np.complex128))
         return np.asarray(-1j * np.exp(-1j * w * self.cut) * _times(f, ell) / w,
                           dtype=np.complex128)
 
@@ -238,7 +242,7 @@ class AxisTransform:
             return body, np.asarray(body_slope, dtype=np.float64)
         s, ell = _laguerre()
         c = self.cut
-        f = self._density(c - 1j * s[None, :] / w[:, None])
+        f = self._density(np.asarray(c - 1j * s[None, :] / w[:, None], dtype=np.complex128))
         line = _times(f, ell) / w                 # G = ∫ e^{−ωt} f(c − it) dt
         line_slope = -_times(f, ell * s) / w**2   # G' = −∫ t e^{−ωt} f(c − it) dt
         turn = -1j * np.exp(-1j * w * c)

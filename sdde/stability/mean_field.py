@@ -359,7 +359,7 @@ def _octave_kappa(axis: AxisTransform, low: float, high: float, best: float) -> 
     re = axis.re_on_grid(low, step, count + 1)
     close = np.abs(re) <= 1e-12  # the grid's rotations round: decide these exactly
     if close.any():
-        re[close] = axis(low + step * np.flatnonzero(close))[0].real
+        re[close] = axis(np.asarray(low + step * np.flatnonzero(close), dtype=np.float64))[0].real
     omega = low + step * np.arange(count + 1)
     a, b, fa, fb = omega[:-1], omega[1:], re[:-1], re[1:]
 

@@ -340,6 +340,7 @@ def test_geometric_kernel_transform_is_the_laws_shifted(gamma: float, rho: float
     assert np.max(np.abs(kernel.transform(z) - rule(z))) <= rule.error
     value, slope = kernel.with_derivative(z)
     reference, reference_slope = rule.with_derivative(z)
+    assert np.max(np.abs(value - reference)) <= rule.error
     # the closed form's slope is a central difference with step 1e-5 |z|: truncation
     # error ~ (1e-5 |z|)^2 |phi'''|, up to ~3e-8 at |z| = 25 (Newton needs far less)
     assert np.max(np.abs(slope - reference_slope)) <= 1e-6 * (1 + np.abs(reference_slope)).max()
