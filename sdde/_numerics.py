@@ -360,8 +360,22 @@ def adaptive_gauss_kronrod(f: Callable[[FloatArray], FloatArray], edges: npt.Arr
     raise RuntimeError(f"adaptive_gauss_kronrod: no convergence in {max_rounds} rounds")
 
 
+def _brent_step(x_pre: float, x_cur: float, x_blk: float, f_pre: float, f_cur: float,
+                f_blk: float) -> float:
+    """Brent's interpolation step; ``inf`` where a denominator vanishes (in C the step is
+    then ``±inf`` or NaN, which fails the acceptance test and bisects, as here)."""
+    try:
+        if x_pre == x_blk:  # interpolate (secant)
+            return -f_cur * (x_cur - x_pre) / (f_cur - f_pre)
+        d_pre = (f_pre - f_cur) / (x_pre - x_cur)  # extrapolate (inverse quadratic)
+        d_blk = (f_blk - f_cur) / (x_blk - x_cur)
+        return -f_cur * (f_blk * d_blk - f_pre * d_pre) / (d_blk * d_pre * (f_blk - f_pre))
+    except ZeroDivisionError:
+        return math.inf
+
+
 #: ``scipy.optimize.brentq``'s default tolerances and iteration limit.
-BRENT_XTOL, BRENT_RTOL, BRENT_MAXITER = 2e-12, 4 * np.finfo(float).eps, 100
+BRENT_XTOL, BRENT_RTOL, BRENT_MAXITER = 2e-12, 4 * float(np.finfo(float).eps), 100
 
 
 def brentq(f: Callable[[float], float], a: float, b: float, *, xtol: float = BRENT_XTOL,
@@ -425,12 +439,7 @@ def brentq(f: Callable[[float], float], a: float, b: float, *, xtol: float = BRE
         if f_cur == 0 or abs(s_bis) < delta:
             return x_cur
         if abs(s_pre) > delta and abs(f_cur) < abs(f_pre):
-            if x_pre == x_blk:  # interpolate
-                s_try = -f_cur * (x_cur - x_pre) / (f_cur - f_pre)
-            else:  # extrapolate
-                d_pre = (f_pre - f_cur) / (x_pre - x_cur)
-                d_blk = (f_blk - f_cur) / (x_blk - x_cur)
-                s_try = -f_cur * (f_blk * d_blk - f_pre * d_pre) / (d_blk * d_pre * (f_blk - f_pre))
+            s_try = _brent_step(x_pre, x_cur, x_blk, f_pre, f_cur, f_blk)
             if 2 * abs(s_try) < min(abs(s_pre), 3 * abs(s_bis) - delta):
                 s_pre, s_cur = s_cur, s_try  # good short step
             else:

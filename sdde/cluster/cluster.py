@@ -405,6 +405,8 @@ class Cluster:
         Never below the largest mean round time (see :func:`expected_max`).
         """
         slowest = max(law.mean for _, law in self._group_pairs())  # exact, in user units
+        if self.n_workers == 1:  # E[max of one round] is its mean, exactly (no rescaling)
+            return slowest
         return max(self.time_unit * expected_max(self._unit_pairs), slowest)
 
     # ------------------------------------------------------------------ output

@@ -552,7 +552,9 @@ class DelayKernel:
         """``c`` with ``φ(z) = s·φ_F(z + c)`` when the kernel's transform is the law's own
         closed form, shifted (else None): ``c = 0`` for a plain kernel, and for the
         geometric policy without a threshold ``w(u) = s·E[γ^S]`` with ``S ~ Poisson(ρu)``
-        is ``s·e^{−(1−γ)ρu}``, so ``c = (1−γ)ρ`` (``s`` the policy's scale)."""
+        is ``s·e^{−(1−γ)ρu}``, so ``c = (1−γ)ρ`` (``s`` the policy's scale). Used on the
+        imaginary axis (the root count's certificate, variances); Newton keeps the
+        quadrature rule its generator guesses come from."""
         if not self.law.fast_laplace:
             return None
         if self.trivial:
@@ -580,8 +582,8 @@ class DelayKernel:
         last node.
         """
         z_arr = np.asarray(z, dtype=np.complex128)
-        if self._shift is not None:
-            return self._closed(z_arr)
+        if self.fast:
+            return self.law.laplace(z_arr)
         omega = float(np.max(np.abs(z_arr.imag), initial=0.0))
         out = self.rule(omega)(z_arr)
         return out if out.ndim else complex(out)
@@ -589,7 +591,7 @@ class DelayKernel:
     def transform_error(self, omega_max: float = 0.0, *, coarse: bool = False) -> float:
         """Bound on the absolute error of :meth:`transform` (or of the coarse
         :meth:`on_axis`) for ``Re z >= 0`` and ``|Im z| <= omega_max``."""
-        if self._shift is not None:
+        if self.fast or (coarse and self._shift is not None):  # closed forms (on_axis)
             return 1e-13
         return self.rule(omega_max, tail=COARSE_TAIL if coarse else RULE_TAIL).error
 
@@ -599,11 +601,10 @@ class DelayKernel:
         step ``1e-5 max(1, |z|)``, or 1e-4 of the distance to the abscissa: absolute error
         about 1e-10 away from poles, plenty for Newton)."""
         z_arr = np.asarray(z, dtype=np.complex128)
-        if self._shift is not None:
-            # distance to the nearest pole
-            gap = z_arr.real - (self.law.laplace_abscissa - self._shift)
+        if self.fast:
+            gap = z_arr.real - self.law.laplace_abscissa  # distance to the nearest pole
             h = 1j * np.minimum(1e-5 * np.maximum(1.0, np.abs(z_arr)), 1e-4 * gap)
-            values = np.asarray(self._closed(np.stack([z_arr, z_arr + h, z_arr - h])))
+            values = np.asarray(self.law.laplace(np.stack([z_arr, z_arr + h, z_arr - h])))
             return values[0], (values[1] - values[2]) / (2 * h)
         return self.rule(float(np.max(np.abs(z_arr.imag), initial=0.0))).with_derivative(z_arr)
 

@@ -336,11 +336,4 @@ def test_geometric_kernel_transform_is_the_laws_shifted(gamma: float, rho: float
     omega = np.linspace(0.0, 30.0, 61)
     rule = kernel.rule(30.0)
     assert np.max(np.abs(kernel.on_axis(omega) - rule(1j * omega))) <= rule.error
-    z = np.array([0.4 + 3.0j, 2.0 + 0.0j, 0.01 + 25.0j])
-    assert np.max(np.abs(kernel.transform(z) - rule(z))) <= rule.error
-    value, slope = kernel.with_derivative(z)
-    reference, reference_slope = rule.with_derivative(z)
-    assert np.max(np.abs(value - reference)) <= rule.error
-    # the closed form's slope is a central difference with step 1e-5 |z|: truncation
-    # error ~ (1e-5 |z|)^2 |phi'''|, up to ~3e-8 at |z| = 25 (Newton needs far less)
-    assert np.max(np.abs(slope - reference_slope)) <= 1e-6 * (1 + np.abs(reference_slope)).max()
+    assert np.max(np.abs(kernel.re_on_axis(omega) - rule(1j * omega).real)) <= rule.error
