@@ -149,8 +149,10 @@ def scan_kappa(kernel: DelayKernel, kappa_max: float) -> float:
         ``κ*``, or ``inf`` above ``kappa_max``.
     """
     step = _scan_step(kernel.law)
-    # 0.9: the mass and weighted mean of a rule-based kernel are its rule's sums
-    start = 0.9 * kernel.mass / (_CHORD * kernel.weighted_mean)
+    # 0.9: the mass and weighted mean of a rule-based kernel are its rule's sums (both 0
+    # when a policy damps every weight below the float range: then scan from 0)
+    moment = kernel.weighted_mean
+    start = 0.9 * kernel.mass / (_CHORD * moment) if moment > 0 else 0.0
     if kernel.trivial and (kernel.mass * kappa_max - start) / step > _LONG_SCAN:
         start = max(start, _certified_free_band(kernel.law.cdf, start, kappa_max))
     return _scan(functools.partial(_kernel_re_on_grid, kernel),

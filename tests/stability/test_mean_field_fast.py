@@ -330,3 +330,14 @@ def test_kappa_max_caps_every_path(spec: str) -> None:
     assert critical_kappa(law, kappa_max=0.99 * star) == math.inf
     # the cap sets the last octave's grid: the same zero, to rounding
     assert critical_kappa(law, kappa_max=1.01 * star) == pytest.approx(star, rel=1e-14)
+
+
+def test_a_kernel_damped_to_zero_mass_has_no_threshold() -> None:
+    """A threshold K = 3 at 10⁶ updates per mean delay drops every gradient: the rule's
+    mass and weighted mean underflow to 0, φ ≡ 0 and κ* = ∞ (the scan's start divided
+    by the weighted mean: ZeroDivisionError, found by the staleness-policies notebook)."""
+    from sdde.model.kernels import DelayKernel, StepPolicy
+    kernel = DelayKernel(delays.parse("shifted-exp:shift=0.5,mean=1"), updates_per_delay=1e6,
+                         policy=StepPolicy.parse("inverse"), threshold=3)
+    assert kernel.mass == 0.0 and kernel.weighted_mean == 0.0
+    assert critical_kappa(kernel) == math.inf
