@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import median_time
 
 HERE = Path(__file__).resolve()
 THIS_TREE = HERE.parent.parent
@@ -63,13 +64,8 @@ CLI_RUNS = {
 INNER = 7
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = INNER) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def _median_seconds(fn: Callable[[], object]) -> float:
+    return median_time(fn, INNER)
 
 
 def worker() -> dict[str, Any]:

@@ -374,6 +374,27 @@ def _brent_step(x_pre: float, x_cur: float, x_blk: float, f_pre: float, f_cur: f
         return math.inf
 
 
+def complex_times_real(table: ComplexArray, vector: FloatArray) -> ComplexArray:
+    """``table @ vector`` for a complex table and a real vector, as two real matrix-vector
+    products: numpy's mixed complex-by-real ``@`` does not use BLAS (2–20× slower).
+
+    Parameters
+    ----------
+    table : ndarray of complex, shape (..., n)
+    vector : ndarray of float, shape (n,)
+
+    Returns
+    -------
+    ndarray of complex, shape (...)
+    """
+    parts = np.ascontiguousarray(table, dtype=np.complex128).view(np.float64)
+    parts = parts.reshape(*table.shape, 2)
+    out = np.empty(table.shape[:-1], dtype=np.complex128)
+    out.real = parts[..., 0] @ vector
+    out.imag = parts[..., 1] @ vector
+    return out
+
+
 #: ``scipy.optimize.brentq``'s default tolerances and iteration limit.
 BRENT_XTOL, BRENT_RTOL, BRENT_MAXITER = 2e-12, 4 * float(np.finfo(float).eps), 100
 

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from sdde._numerics import ComplexArray, FloatArray
+from sdde._numerics import ComplexArray, FloatArray, complex_times_real
 from sdde.delays import (
     DelayLaw,
     Deterministic,
@@ -387,16 +387,6 @@ def _spec_number(value: float) -> str:
     return short if float(short) == value else repr(float(value))
 
 
-def _complex_times_real(table: ComplexArray, vector: FloatArray) -> ComplexArray:
-    """``table @ vector`` for a complex C-ordered table and a real vector, as two real
-    matrix-vector products (numpy's complex-by-real ``@`` does not use BLAS: 2–20× slower)."""
-    parts = table.view(np.float64).reshape(*table.shape, 2)
-    out = np.empty(table.shape[0], dtype=np.complex128)
-    out.real = parts[..., 0] @ vector
-    out.imag = parts[..., 1] @ vector
-    return out
-
-
 @dataclass(frozen=True)
 class TransformRule:
     """Quadrature rule ``φ(z) ≈ Σ_j weights_j e^{−z nodes_j}`` for ``|Im z| <= omega_max``.
@@ -416,15 +406,15 @@ class TransformRule:
         block = max(1, 2**20 // max(self.nodes.size, 1))
         for start in range(0, flat.size, block):
             zb = flat[start:start + block]
-            res[start:start + block] = _complex_times_real(
+            res[start:start + block] = complex_times_real(
                 np.exp(-np.outer(zb, self.nodes)), self.weights)
         return out
 
     def with_derivative(self, z: ComplexArray) -> tuple[ComplexArray, ComplexArray]:
         """``φ(z)`` and ``φ'(z) = −Σ w_j x_j e^{−z x_j}`` from one exponential table."""
         table = np.exp(-np.outer(z.ravel(), self.nodes))
-        value = _complex_times_real(table, self.weights).reshape(z.shape)
-        slope = -_complex_times_real(table, self.weights * self.nodes).reshape(z.shape)
+        value = complex_times_real(table, self.weights).reshape(z.shape)
+        slope = -complex_times_real(table, self.weights * self.nodes).reshape(z.shape)
         return value, slope
 
     def re_on_axis(self, omega: FloatArray) -> FloatArray:

@@ -62,13 +62,20 @@ def _chain_parts(components: Components) -> tuple[FloatArray, FloatArray]:
     return matrix, taps
 
 
-def chain_roots(kappa: float, components: Components) -> ComplexArray:
-    """Eigenvalues of the chain matrix at gain ``κ``: every root of ``z + κ φ(z)``,
-    unpolished (good to ``~1e-14 (1 + |z|)`` for simple roots)."""
+def chain_matrix(kappa: float, components: Components) -> FloatArray:
+    """The minimal chain matrix ``A`` at gain ``κ``: ``s' = A s`` with ``s = (x, y)``
+    (:func:`_chain_parts`); its eigenvalues are the roots of ``z + κ φ(z)``."""
     base, taps = _chain_parts(components)
     matrix = base.copy()
     matrix[0] = kappa * taps
-    return np.asarray(np.linalg.eigvals(matrix), dtype=np.complex128)
+    return matrix
+
+
+def chain_roots(kappa: float, components: Components) -> ComplexArray:
+    """Eigenvalues of the chain matrix at gain ``κ``: every root of ``z + κ φ(z)``,
+    unpolished (good to ``~1e-14 (1 + |z|)`` for simple roots)."""
+    return np.asarray(np.linalg.eigvals(chain_matrix(kappa, components)),
+                      dtype=np.complex128)
 
 
 def characteristic_value(kappa: float, components: Components, z: ComplexArray

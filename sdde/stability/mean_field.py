@@ -28,6 +28,7 @@ from sdde.delays import (
 )
 from sdde.model.kernels import COARSE_TAIL, DelayKernel, as_kernel
 from sdde.stability._axis import AnalyticForms, AxisTransform, analytic_forms
+from sdde.stability._rational_roots import chain_matrix
 from sdde.stability.roots import phase_type_components
 
 integrate = _lazy.module("scipy.integrate")
@@ -624,17 +625,10 @@ def phase_type_stationary_variance(kappa: float, kernel: DelayKernel,
     components = phase_type_components(kernel)
     if components is None:
         return None
-    size = 1 + sum(k for _, _, k in components)
-    a = np.zeros((size, size))
-    row = 1
-    for weight, rate, shape in components:
-        for j in range(shape):
-            a[row + j, row + j] = -rate
-            a[row + j, 0 if j == 0 else row + j - 1] += rate
-        a[0, row + shape - 1] = -kappa * weight
-        row += shape
+    a = chain_matrix(kappa, tuple(components))
     if np.linalg.eigvals(a).real.max() >= 0:
         return math.inf
+    size = a.shape[0]
     q = np.zeros((size, size))
     q[0, 0] = sigma * sigma
     p = linalg.solve_continuous_lyapunov(a, -q)

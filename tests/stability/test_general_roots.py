@@ -22,6 +22,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from chain_reference import linear_chain_eigenvalues
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
@@ -424,25 +425,6 @@ def test_curve_near_zero_depends_on_the_evaluation_error() -> None:
     assert certified_arg_change(f, 0.0, 1.0, lipschitz=1.0, error=1e-5) is None
 
 
-def _linear_chain_eigenvalues(kappa: float, parts: list[tuple[float, float, int]]) -> np.ndarray:
-    """Eigenvalues of the ODE a mixture of Erlang kernels reduces to (linear chain trick).
-
-    State ``(x, y_{c,1}, …, y_{c,k_c})`` per component ``c`` with weight ``w_c``, rate
-    ``r_c`` and shape ``k_c``: ``x' = −κ Σ_c w_c y_{c,k_c}``, ``y_{c,1}' = r_c (x − y_{c,1})``,
-    ``y_{c,j}' = r_c (y_{c,j−1} − y_{c,j})``. ``y_{c,k}`` is ``x`` filtered through the
-    Erlang(k_c, r_c) density, so the eigenvalues are the roots of ``z + κ φ(z)``."""
-    size = 1 + sum(k for _, _, k in parts)
-    a = np.zeros((size, size))
-    row = 1
-    for weight, rate, shape in parts:
-        for j in range(shape):
-            a[row + j, row + j] = -rate
-            a[row + j, row + j - 1 if j else 0] += rate
-        a[0, row + shape - 1] = -kappa * weight
-        row += shape
-    return np.linalg.eigvals(a)
-
-
 @pytest.mark.parametrize("kappa", [0.002, 0.05, 0.5, 2.0, 8.0])
 def test_phase_type_mixture_roots_are_linear_chain_eigenvalues(kappa: float) -> None:
     """A mixture of an exponential and an Erlang-3 (normalised to mean 1): every root the
@@ -455,7 +437,7 @@ def test_phase_type_mixture_roots_are_linear_chain_eigenvalues(kappa: float) -> 
     unit = law.normalized()
     parts = [(w, 1.0 / c.scale, 1 if isinstance(c, delays.Exponential) else 3)
              for w, c in zip(unit.weights, unit.components, strict=True)]
-    expected = _linear_chain_eigenvalues(kappa, parts)
+    expected = linear_chain_eigenvalues(kappa, parts)
     z = characteristic_roots(kappa, law, n=20)
     assert z.size == expected.size
     for root in expected:

@@ -22,6 +22,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from chain_reference import linear_chain_eigenvalues
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,20 +38,6 @@ from sdde.stability.roots import (
     roots_agree_with_count,
     unstable_root_count,
 )
-
-
-def chain_eigenvalues(kappa: float, components: list[tuple[float, float, int]]) -> np.ndarray:
-    """Eigenvalues of ``x' = −κ Σ_c w_c y_{c,k_c}``, ``y_{c,1}' = r_c (x − y_{c,1})``, ..."""
-    size = 1 + sum(k for _, _, k in components)
-    a = np.zeros((size, size))
-    row = 1
-    for weight, rate, shape in components:
-        for j in range(shape):
-            a[row + j, row + j] = -rate
-            a[row + j, 0 if j == 0 else row + j - 1] += rate
-        a[0, row + shape - 1] = -kappa * weight
-        row += shape
-    return np.linalg.eigvals(a)
 
 
 def degree(components: list[tuple[float, float, int]]) -> int:
@@ -138,7 +125,7 @@ def test_rational_roots_are_the_chain_eigenvalues(components, kappa) -> None:
     check_sorted_pairs(z)
     value, _, scale = characteristic_value(kappa, tuple(components), z)
     assert np.all(np.abs(value) <= 1e-13 * scale)
-    expected = chain_eigenvalues(kappa, components)
+    expected = linear_chain_eigenvalues(kappa, components)
     gap = np.abs(expected[:, None] - expected[None, :]) + np.eye(expected.size)
     if not distinct_rates(components) or np.any(gap < 1e-2 * (1 + np.abs(expected))):
         return
