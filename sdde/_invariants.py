@@ -9,6 +9,8 @@ internal error instead of printing a wrong answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = ["InvariantError", "check"]
 
 
@@ -23,15 +25,16 @@ class InvariantError(RuntimeError):
     """
 
 
-def check(condition: bool, message: str) -> None:
+def check(condition: bool, message: str | Callable[[], str]) -> None:
     """Raise :class:`InvariantError` with ``message`` unless ``condition`` holds.
 
     Parameters
     ----------
     condition : bool
         The invariant; anything truthy passes (a NumPy boolean included).
-    message : str
-        What was expected and what was found, for the error report.
+    message : str or callable
+        What was expected and what was found, for the error report (a callable is only
+        called when the check fails: for messages that cost something to build).
 
     Raises
     ------
@@ -49,4 +52,5 @@ def check(condition: bool, message: str) -> None:
     internal invariant violated: time to target >= 0, got -1
     """
     if not condition:
-        raise InvariantError(f"internal invariant violated: {message}")
+        text = message() if callable(message) else message
+        raise InvariantError(f"internal invariant violated: {text}")

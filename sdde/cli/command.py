@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of every random draw (default 0): same seed, same output")
     p.add_argument("--hessian", default="1", metavar="SPEC",
                    help="loss curvatures (Hessian eigenvalues): a value, a list '0.1,1,10', "
-                        "a range 'lo:hi:n[:log]' or file:PATH (default 1)")
+                        "a range 'lo:hi:n[:log]', file:PATH (eigenvalues) or density:PATH "
+                        "(lines 'h weight [noise]': a weighted density such as stochastic "
+                        "Lanczos quadrature's, with per-node noise; default 1)")
     p.add_argument("--noise", type=_nonnegative_float("--noise"), default=0.0, metavar="C",
                    help="gradient-noise variance per mode (default 0), e.g. --noise 0.5")
     p.add_argument("--step-policy", "--policy", dest="policy", default="constant",
@@ -272,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
                       else None)
     chart = _chart(args, model) if args.sweep or args.plot else None
     saved = None if planned is None else _sweep_to_file(args, *planned)
-    plots = _plots(args, model, report, chart, simulation) if args.plot else []
+    plots = _plots(args, model, report, chart, simulation, stability) if args.plot else []
     inputs = {"workers": args.workers, "lr": args.lr, "delay": args.delay,
               "threshold": args.threshold, "bandwidth": args.bandwidth,
               "updates": args.updates, "exact": args.exact, "seed": args.seed,
@@ -707,11 +709,12 @@ def _chart(args: argparse.Namespace, model: AsyncSGDModel) -> StabilityChart | N
 
 
 def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport,
-           chart: StabilityChart | None, simulation: SimulationReport | None) -> list[Path]:
+           chart: StabilityChart | None, simulation: SimulationReport | None,
+           stability: StabilityReport) -> list[Path]:
     import numpy as np
 
     from sdde.cli.plots import write_plots
-    from sdde.stability.report import rightmost_roots
+    from sdde.stability.report import MAX_SOLVED_MODES, loss_curve, rightmost_roots
     from sdde.validation.simulation_report import CURVE_POINTS, predicted_loss
 
     # chart is None for several worker groups: write_plots then leaves that figure out
@@ -719,12 +722,16 @@ def _plots(args: argparse.Namespace, model: AsyncSGDModel, report: ClusterReport
         t, predicted, simulated = simulation.t, simulation.predicted_loss, simulation.loss
     else:
         t = np.linspace(0.0, args.updates / model.cluster.accepted_rate, CURVE_POINTS)
-        predicted, simulated = predicted_loss(model, t, args.initial_error), None
+        # exact moments mode by mode for a few modes; from the roots for large spectra
+        predicted = (predicted_loss(model, t, args.initial_error)
+                     if model.spectrum.n_modes <= MAX_SOLVED_MODES
+                     else loss_curve(stability, t, args.initial_error))
+        simulated = None
     try:
         return write_plots(args.plot, chart=chart, point=(model.n_workers, model.lr),
                            roots=rightmost_roots(model), cluster=report, t=t,
                            predicted_loss=predicted, simulated_loss=simulated,
-                           target=args.target_loss)
+                           target=args.target_loss, n_modes=model.spectrum.n_modes)
     except OSError as exc:
         raise UsageError(f"--plot: cannot write into {args.plot!r}: {exc.strerror or exc}"
                          ) from None
@@ -750,9 +757,15 @@ def _model_from_args(args: argparse.Namespace, cluster: Cluster,
         policy = StepPolicy.for_cluster(args.policy, cluster)
     except ValueError as exc:
         raise UsageError(f"--step-policy: {exc}") from None
+    noise: Any = args.noise
+    if spectrum.noise is not None:
+        if args.noise != 0.0:
+            raise UsageError("--noise: the density file gives the noise of each node (its "
+                             "third column): leave --noise out, or drop that column")
+        noise = spectrum.noise
     try:
         return AsyncSGDModel(lr=args.lr, cluster=cluster, spectrum=spectrum,
-                             noise=args.noise, policy=policy)
+                             noise=noise, policy=policy)
     except ValueError as exc:
         raise _usage_error(exc) from None
 

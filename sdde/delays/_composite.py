@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +13,7 @@ import numpy.typing as npt
 
 from sdde import _lazy
 from sdde._numerics import ComplexArray, FloatArray, laplace_by_quadrature
+from sdde._text_tables import read_number_table, without_comments
 from sdde.delays._base import (
     DelayLaw,
     as_output,
@@ -585,7 +583,7 @@ def _parse_durations(data: bytes, name: str) -> FloatArray:
     """
     if b"\0" in data:
         raise ValueError(f"trace: {name!r} is not a text file of durations")
-    text = re.sub(rb"#[^\n]*", b"", data) if b"#" in data else data
+    text = without_comments(data)
     values: FloatArray | None = None
     try:
         if len(text) > _PANDAS_BYTES:
@@ -611,15 +609,12 @@ def _parse_pandas(text: bytes) -> FloatArray | None:
 
     Raises ``ValueError`` when a line holds anything but one number.
     """
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas comes with xarray
+    table = read_number_table(text)
+    if table is None:  # pragma: no cover - pandas comes with xarray
         return None
-    frame = pd.read_csv(io.BytesIO(text), header=None, sep=r"\s+", dtype=np.float64,
-                        engine="c", na_filter=False, quoting=csv.QUOTE_NONE)
-    if frame.shape[1] != 1:
+    if table.shape[1] != 1:
         raise ValueError("one number per line expected")
-    return np.asarray(frame.to_numpy(dtype=np.float64).ravel())
+    return np.asarray(table.ravel())
 
 
 def _parse_lines(data: bytes, name: str) -> FloatArray:

@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
+import numpy as np
+
 #: Smallest and largest learning rate, curvature, noise variance and initial error.
 VALUE_MIN: Final = 1e-30
 VALUE_MAX: Final = 1e30
@@ -65,8 +67,9 @@ def check_gains(lr: float, n_workers: int, curvatures: Iterable[float]) -> None:
     ValueError
         One line naming the gain, the curvature it belongs to and a setting that fits.
     """
-    h = [float(v) for v in curvatures]
-    h_min, h_max = min(h), max(h)
+    h = np.asarray(curvatures if isinstance(curvatures, np.ndarray) else list(curvatures),
+                   dtype=np.float64)
+    h_min, h_max = float(h.min()), float(h.max())
     top, bottom = lr * n_workers * h_max, lr * n_workers * h_min
     # the ends themselves are inside, up to rounding of the product η·n·h
     too_high, too_low = top > GAIN_MAX * (1 + 1e-12), bottom < GAIN_MIN * (1 - 1e-12)

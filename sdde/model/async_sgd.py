@@ -23,10 +23,10 @@ import numpy as np
 from sdde._numerics import FloatArray
 from sdde.cluster.cluster import Cluster, WorkerGroup
 from sdde.delays import DelayLaw, Mixture
-from sdde.model._contract import check_value
+from sdde.model._contract import VALUE_MAX, VALUE_MIN, check_value
 from sdde.model.kernels import DelayKernel, StepPolicy
 from sdde.model.problem import Delay, Diffusion, LinearDrift, SDDEProblem
-from sdde.model.spectrum import HessianSpectrum
+from sdde.model.spectrum import MAX_LISTED, HessianSpectrum
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +83,11 @@ class AsyncSGDModel:
                 np.isfinite(noise) & (noise >= 0)):
             raise ValueError("noise must be a finite number >= 0, or one such number per "
                              f"Hessian mode ({self.spectrum.n_modes}); got {self.noise!r}")
-        for value in noise:
-            check_value("noise", value, zero_ok=True, example="0.5")
+        outside = (noise != 0) & ((noise < VALUE_MIN) | (noise > VALUE_MAX))
+        if np.any(outside):
+            check_value("noise", float(noise[outside][0]), zero_ok=True, example="0.5")
         object.__setattr__(self, "noise", float(noise[0]) if noise.size == 1
-                           else tuple(float(v) for v in noise))
+                           else tuple(noise.tolist()))
         if not isinstance(self.policy, StepPolicy):
             raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
         if not (isinstance(self.backlog, int | float) and 0 <= self.backlog <= 1):
@@ -106,7 +107,7 @@ class AsyncSGDModel:
     @property
     def curvatures(self) -> FloatArray:
         """Hessian eigenvalues ``h``, ascending."""
-        return np.sort(np.asarray(self.spectrum.eigenvalues, dtype=np.float64))
+        return self.spectrum.ascending
 
     @property
     def kappas(self) -> FloatArray:
@@ -121,9 +122,14 @@ class AsyncSGDModel:
     @property
     def noise_variances(self) -> FloatArray:
         """Gradient-noise variance ``c`` per mode (in :attr:`curvatures` order)."""
+        return self._noise_variances
+
+    @cached_property
+    def _noise_variances(self) -> FloatArray:
         c = np.broadcast_to(np.asarray(self.noise, dtype=np.float64), (self.spectrum.n_modes,))
-        order = np.argsort(np.asarray(self.spectrum.eigenvalues, dtype=np.float64), kind="stable")
-        return np.asarray(c[order], dtype=np.float64)
+        out = np.asarray(c[self.spectrum.order], dtype=np.float64)
+        out.setflags(write=False)
+        return out
 
     @property
     def noise_intensities(self) -> FloatArray:
@@ -207,8 +213,7 @@ class AsyncSGDModel:
                 if gradient_noise == "poisson" else 0.0)
         start = np.atleast_1d(np.asarray(x0, dtype=np.float64))
         if start.size == self.spectrum.n_modes and start.size > 1:
-            eigen = np.asarray(self.spectrum.eigenvalues, dtype=np.float64)
-            start = start[np.argsort(eigen, kind="stable")]
+            start = start[self.spectrum.order]
         return SDDEProblem(drift=LinearDrift(gains=self.kappas[None, :]),
                            delays=(Delay.from_kernel(self.kernel),),
                            diffusion=Diffusion(sigma=sigma, beta=beta),
@@ -275,7 +280,10 @@ class AsyncSGDModel:
         """JSON-ready description of the inputs."""
         return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,
                 "policy": str(self.policy), "spectrum": self.spectrum.to_dict(),
-                "noise": self.noise if isinstance(self.noise, float) else list(self.noise)}
+                "noise": self.noise if isinstance(self.noise, float) else (
+                    list(self.noise) if len(self.noise) <= MAX_LISTED
+                    else {"listed": False, "mean": float(np.mean(self.noise)),
+                          "max": float(np.max(self.noise))})}
 
 
 @dataclass(frozen=True)

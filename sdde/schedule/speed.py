@@ -24,10 +24,7 @@ from sdde._numerics import FloatArray
 from sdde.model.async_sgd import AsyncSGDModel
 from sdde.stability import discrete
 from sdde.stability.discrete import discrete_spectral_radius, discrete_stationary_variance
-from sdde.stability.mean_field import (
-    phase_type_stationary_variance,
-    stationary_variance_curve,
-)
+from sdde.stability.mean_field import unit_noise_variances
 from sdde.stability.report import mode_weights, time_below
 from sdde.stability.roots import dominant_decay_rate
 
@@ -98,9 +95,7 @@ class RateCurve:
         exact = np.array([e for _, e in found])
         var = np.full(kappas.shape, math.nan)
         if self.with_variance:
-            fast = [phase_type_stationary_variance(float(k), kernel) for k in kappas]
-            var = (np.array(fast, dtype=np.float64) if fast[0] is not None
-                   else stationary_variance_curve(kappas, kernel))
+            var = unit_noise_variances(kappas, kernel)
         return rates, exact, var
 
     def evaluate(self, kappas: FloatArray) -> tuple[FloatArray, FloatArray, bool]:

@@ -602,6 +602,26 @@ def stationary_variance_curve(kappas: FloatArray, kernel: DelayKernel) -> FloatA
     return out
 
 
+def unit_noise_variances(kappas: FloatArray, kernel: DelayKernel) -> FloatArray:
+    """Stationary variances with ``σ = 1`` at many gains of one kernel (``inf`` at and beyond
+    ``κ*``): exact from a Lyapunov equation for exponential/Erlang mixtures
+    (:func:`phase_type_stationary_variance`), else :func:`stationary_variance_curve`.
+
+    Examples
+    --------
+    >>> from sdde import delays
+    >>> k = as_kernel(delays.parse("exponential:mean=1"))   # v = (1 + κ) / (2 κ)
+    >>> [round(float(v), 12) for v in unit_noise_variances(np.array([0.5, 1.0]), k)]
+    [1.5, 1.0]
+    """
+    k = np.asarray(kappas, dtype=np.float64)
+    first = phase_type_stationary_variance(float(k[0]), kernel) if k.size else None
+    if first is None:
+        return stationary_variance_curve(k, kernel)
+    rest = [phase_type_stationary_variance(float(x), kernel) for x in k[1:]]
+    return np.array([first, *rest], dtype=np.float64)
+
+
 def phase_type_stationary_variance(kappa: float, kernel: DelayKernel,
                                    sigma: float = 1.0) -> float | None:
     """:func:`stationary_variance` for exponential/Erlang mixture kernels, from a Lyapunov

@@ -11,7 +11,6 @@ the discrete-time model's prediction where the continuous model is known to be c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,13 +31,13 @@ from sdde.stability.almost_sure import (
     lyapunov_curve,
     tabulated_threshold,
 )
-from sdde.stability.mean_field import critical_kappa, stationary_variance
+from sdde.stability.mean_field import critical_kappa
+from sdde.stability.modes import ModeResult as ModeResult  # re-exported
+from sdde.stability.modes import ModeTable, solve_modes
 from sdde.stability.roots import (
     characteristic_roots,
     dominant_decay_rate,
-    dominant_root,
     single_blas_thread,
-    unstable_root_count,
 )
 from sdde.stability.thresholds import (
     DivergenceThresholds,
@@ -47,10 +46,11 @@ from sdde.stability.thresholds import (
     mean_field_thresholds,
 )
 
-#: Most distinct modes whose roots and variances are computed one by one; larger spectra
-#: use this many modes spread evenly in log-curvature (always including both ends) and
-#: interpolate (the verdict is still certified for every mode).
+#: Most modes whose time to target comes from the SDDE's exact moments (beyond, from each
+#: mode's rightmost root and stationary variance).
 MAX_SOLVED_MODES = 24
+#: Most modes a report's JSON lists one by one (spread over the spectrum, both ends in).
+MAX_LISTED_MODES = 1000
 #: Largest number of workers searched for the stability and speed limits.
 MAX_WORKERS = 4096
 #: Below this many workers, or above this per-update gain ``η h_max``, the continuous
@@ -64,62 +64,6 @@ DISAGREEMENT = 0.1
 #: Up to this many workers the discrete check uses the exact renewal staleness law
 #: (where it has a closed form; about 0.1 s at 64 workers), else the Poisson law.
 EXACT_STALENESS_WORKERS = 64
-
-
-@dataclass(frozen=True)
-class ModeResult:
-    """Stability of one Hessian mode.
-
-    Attributes
-    ----------
-    curvature : float
-        ``h``.
-    kappa : float
-        ``κ = η n h``.
-    unstable_roots : int or None
-        Roots of the mean-field characteristic equation in the closed right half-plane
-        (argument principle); None on the boundary.
-    stable : bool or None
-        Whether a run of the server converges (``κ`` below the almost-sure threshold;
-        None: within that threshold's interval).
-    headroom : float
-        ``κ_as / κ``: the factor by which the learning rate can grow before a run diverges.
-    root : complex or None
-        Rightmost characteristic root (units of the mean delay), if computed.
-    decay_rate : float
-        ``−Re z₀ / E[X]`` per time unit (negative: growth); NaN if not computed.
-    period : float
-        Oscillation period ``2π E[X] / |Im z₀|`` (inf for a real root).
-    variance : float
-        Stationary variance of the mode (inf at or above the mean-square threshold; NaN
-        if not computed).
-    regime : {"converges", "heavy-tailed", "diverges"}
-        Below the mean-square threshold, between it and the almost-sure one (runs
-        converge, the stationary loss has infinite variance), or above.
-    """
-
-    curvature: float
-    kappa: float
-    unstable_roots: int | None
-    stable: bool | None
-    headroom: float
-    root: complex | None
-    decay_rate: float
-    period: float
-    variance: float
-    regime: Regime = "converges"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (None for non-finite values)."""
-        return {"h": self.curvature, "kappa": self.kappa,
-                "unstable_roots": self.unstable_roots, "converges": self.stable,
-                "regime": self.regime,
-                "margin": finite_or_none(self.headroom),
-                "rightmost_root": None if self.root is None
-                else {"re": self.root.real, "im": self.root.imag},
-                "decay_rate": finite_or_none(self.decay_rate),
-                "period": finite_or_none(self.period),
-                "stationary_variance": finite_or_none(self.variance)}
 
 
 @dataclass(frozen=True)
@@ -178,7 +122,7 @@ class StabilityReport:
     model: AsyncSGDModel
     kappa_star: float
     thresholds: DivergenceThresholds
-    modes: tuple[ModeResult, ...]
+    modes: ModeTable
     stable: bool | None
     max_stable_lr: float
     max_stable_workers: int | None
@@ -241,18 +185,21 @@ class StabilityReport:
             else finite_or_none(self.time_to_target),
             "discrete": None if self.discrete is None else self.discrete.to_dict(),
             "group_limits": [g.to_dict() for g in self.group_limits],
-            "modes": [m.to_dict() for m in self.modes], "warnings": list(self.warnings),
+            "modes": [self.modes[i].to_dict() for i in self.modes.listed(MAX_LISTED_MODES)],
+            "modes_listed": f"{min(len(self.modes), MAX_LISTED_MODES)} of {len(self.modes)}",
+            "mode_solver": self.modes.grid, "warnings": list(self.warnings),
         }
 
     def summary(self) -> str:
         """Human-readable table."""
         m = self.model
-        worst = max(self.modes, key=lambda r: r.kappa)
-        slow = min((r for r in self.modes if math.isfinite(r.decay_rate)),
-                   key=lambda r: r.decay_rate, default=None)
+        table = self.modes
+        worst = table[int(np.argmax(table.kappa))]
+        finite = np.flatnonzero(np.isfinite(table.decay_rate))
+        slow = table[int(finite[np.argmin(table.decay_rate[finite])])] if finite.size else None
         verdict = {True: "converges", False: "DIVERGES",
                    None: "at the divergence threshold (within its interval)"}
-        certified = (f"{sum(r.unstable_roots or 0 for r in self.modes)} roots in the right "
+        certified = (f"{int(np.sum(np.maximum(table.unstable_roots, 0)))} roots in the right "
                      "half-plane over all modes, by argument-principle count")
         if self.stable and math.isfinite(self.margin):
             margin = (f"; the learning rate can grow {self.margin:.3g}× before a run "
@@ -313,7 +260,7 @@ class StabilityReport:
                          + f"; decay rate {_num(d.decay_rate)}/time"))
         width = max(len(k) for k, _ in rows)
         lines = [f"Stability · η = {m.lr:g} · {m.n_workers} workers · "
-                 f"{m.spectrum.n_modes} Hessian mode(s), h in [{m.spectrum.h_min:g}, "
+                 f"{m.spectrum.describe()}, h in [{m.spectrum.h_min:g}, "
                  f"{m.spectrum.h_max:g}] · kernel {m.kernel.describe()}"]
         lines += [f"  {k:<{width}}  {v}" for k, v in rows]
         lines += [f"  note: {w}" for w in self.warnings]
@@ -404,11 +351,9 @@ def _analyze_stability(model: AsyncSGDModel, target_loss: float | None,
         model, rng=rng, progress=lambda f: report_progress(0.2 * f)) if server else \
         mean_field_thresholds(model)
     report_progress(0.2)
-    modes = _solve_modes(model, kappa_star, thresholds,
-                         progress=lambda f: report_progress(0.2 + 0.2 * f))
+    modes = solve_modes(model, thresholds, progress=lambda f: report_progress(0.2 + 0.2 * f))
     report_progress(0.4)
-    verdicts = [r.stable for r in modes]
-    stable = False if False in verdicts else (None if None in verdicts else True)
+    stable = modes.verdict()
     h_max = model.spectrum.h_max
     max_lr = thresholds.almost_sure.kappa / (model.n_workers * h_max)
     max_workers = _max_stable_workers(model, server)
@@ -419,25 +364,23 @@ def _analyze_stability(model: AsyncSGDModel, target_loss: float | None,
     if optimise_workers and len(model.cluster.groups) == 1 and max_workers:
         optimal, best_rate = _optimal_workers(model, max_workers)
     report_progress(0.9)
-    finite_rates = [r.decay_rate for r in modes if not math.isnan(r.decay_rate)]
-    decay = min(finite_rates) if finite_rates else math.nan
+    finite_rates = modes.decay_rate[~np.isnan(modes.decay_rate)]
+    decay = float(finite_rates.min()) if finite_rates.size else math.nan
     weights = mode_weights(model)
-    variances = np.array([r.variance for r in modes])
-    loss_floor = 0.5 * float(np.sum(weights * model.curvatures * variances))
+    loss_floor = 0.5 * float(np.sum(weights * model.curvatures * modes.variance))
     time_to_target = None
     if target_loss is not None:
         time_to_target = _time_to_target(model, modes, weights, initial_error, target_loss)
     discrete_check = _discrete_check(model)
-    tail = _loss_tail_index(model, thresholds, rng) if any(
-        r.regime == "heavy-tailed" and s > 0
-        for r, s in zip(modes, model.noise_intensities, strict=True)) else None
+    tail = _loss_tail_index(model, thresholds, rng) if np.any(
+        modes.regime_is("heavy-tailed") & (model.noise_intensities > 0)) else None
     warnings = _warnings(model, modes, thresholds, discrete_check, kernel.heavy_tailed)
     if optimise_workers and len(model.cluster.groups) == 1 and max_workers and optimal is None:
         warnings.append("fastest worker count unknown: no characteristic root was found "
                         "beside the fastest worker count tried (the rightmost root lies "
                         "beyond the kernel's quadrature rule)")
     report = StabilityReport(
-        model=model, kappa_star=kappa_star, thresholds=thresholds, modes=tuple(modes),
+        model=model, kappa_star=kappa_star, thresholds=thresholds, modes=modes,
         stable=stable,
         max_stable_lr=max_lr, max_stable_workers=max_workers, optimal_workers=optimal,
         optimal_decay_rate=best_rate, decay_rate=decay, heavy_tailed=kernel.heavy_tailed,
@@ -485,45 +428,50 @@ def check_report(report: StabilityReport) -> None:
     """
     model = report.model
     scale = model.mean_delay
-    solved = set(_solved_indices(model.kappas))
-    for i, mode in enumerate(report.modes):
-        where = f"mode {i} (h = {mode.curvature:.6g}, κ = {mode.kappa:.6g})"
-        check(mode.kappa > 0 and mode.headroom > 0,
-              f"{where}: gain and headroom > 0, got {mode.kappa!r}, {mode.headroom!r}")
-        check(not mode.variance < 0, f"{where}: variance >= 0, got {mode.variance!r}")
-        check(not mode.period <= 0, f"{where}: period > 0, got {mode.period!r}")
-        check(mode.unstable_roots is None or mode.unstable_roots >= 0,
-              f"{where}: unstable root count >= 0, got {mode.unstable_roots!r}")
-        if mode.root is None:
-            check(i not in solved or not mode.unstable_roots,
-                  f"{where}: {mode.unstable_roots} certified unstable roots but no root "
-                  "found")
-            continue
-        z = mode.root
-        check(math.isclose(mode.decay_rate, -z.real / scale, rel_tol=1e-12, abs_tol=1e-300),
-              f"{where}: decay rate {mode.decay_rate!r} is not −Re z₀ / E[X] = "
-              f"{-z.real / scale!r}")
-        if i not in solved or mode.unstable_roots is None:
-            continue  # interpolated between solved modes, or a root on the axis
-        tol = AXIS_TOLERANCE * (1.0 + abs(z))
-        # within tol of the axis either count is consistent with the root found
-        check((mode.unstable_roots == 0 or z.real >= -tol)
-              and (mode.unstable_roots > 0 or z.real <= tol),
-              f"{where}: {mode.unstable_roots} certified roots in Re z >= 0, but the "
-              f"rightmost root found is {z!r} (decay rate {mode.decay_rate!r})")
-    counts = [m.unstable_roots for m in report.modes]
-    rates = [m.decay_rate for m in report.modes if not math.isnan(m.decay_rate)]
-    if rates:
-        check(report.decay_rate == min(rates),
-              f"decay rate {report.decay_rate!r} is the slowest mode's {min(rates)!r}")
-    if rates and None not in counts and len(rates) == len(report.modes):
-        converges = all(c == 0 for c in counts)
-        tol = AXIS_TOLERANCE * (1.0 + max(abs(m.root or 0) for m in report.modes))
+    table = report.modes if isinstance(report.modes, ModeTable) else ModeTable.from_results(
+        report.modes)
+    counts, z = table.unstable_roots, table.root
+    found = ~np.isnan(z.real)
+
+    def first(mask: np.ndarray) -> str:
+        i = int(np.flatnonzero(mask)[0])
+        return (f"mode {i} (h = {table.curvature[i]:.6g}, κ = {table.kappa[i]:.6g}): "
+                f"{int(counts[i])} certified roots in Re z >= 0, rightmost root found "
+                f"{complex(z[i])!r}, decay rate {table.decay_rate[i]!r}, variance "
+                f"{table.variance[i]!r}")
+
+    bad = ~((table.kappa > 0) & (table.headroom > 0))
+    check(not np.any(bad), lambda: f"gain and headroom > 0: {first(bad)}")
+    bad = (table.variance < 0) | (table.period <= 0) | (counts < -1)
+    check(not np.any(bad), lambda: f"variance >= 0, period > 0, unstable root count >= 0: "
+                                   f"{first(bad)}")
+    bad = table.exact & ~found & (counts > 0)
+    check(not np.any(bad), lambda: f"certified unstable roots but no root found: "
+                                   f"{first(bad)}")
+    with np.errstate(invalid="ignore"):
+        bad = found & ~np.isclose(table.decay_rate, -z.real / scale, rtol=1e-12, atol=1e-300)
+    check(not np.any(bad), lambda: f"decay rate is not −Re z₀ / E[X]: {first(bad)}")
+    # solved modes only (interpolated ones follow them); within tol of the axis either
+    # count is consistent with the root found
+    tol = AXIS_TOLERANCE * (1.0 + np.abs(z))
+    with np.errstate(invalid="ignore"):
+        bad = table.exact & found & (counts >= 0) & (((counts > 0) & (z.real < -tol))
+                                                    | ((counts == 0) & (z.real > tol)))
+    check(not np.any(bad), lambda: f"the certified count disagrees with the side of the "
+                                   f"rightmost root, {first(bad)}")
+    rates = table.decay_rate[~np.isnan(table.decay_rate)]
+    if rates.size:
+        check(report.decay_rate == rates.min(),
+              f"decay rate {report.decay_rate!r} is the slowest mode's {rates.min()!r}")
+    if rates.size == len(table) and np.all(counts >= 0):
+        converges = bool(np.all(counts == 0))
+        tol_rate = AXIS_TOLERANCE * (1.0 + float(np.max(np.abs(z))))
         # within tol of the axis either verdict is consistent with the rate
-        check((not converges or report.decay_rate >= -tol / scale)
-              and (converges or report.decay_rate <= tol / scale),
+        check((not converges or report.decay_rate >= -tol_rate / scale)
+              and (converges or report.decay_rate <= tol_rate / scale),
               f"decay rate {report.decay_rate!r} but the mean field "
-              f"{'converges' if converges else 'diverges'} (certified counts {counts})")
+              f"{'converges' if converges else 'diverges'} (certified counts "
+              f"{np.unique(counts).tolist()})")
     th = report.thresholds
     for name, t in (("mean", th.mean), ("mean-square", th.mean_square),
                     ("almost-sure", th.almost_sure)):
@@ -532,10 +480,9 @@ def check_report(report: StabilityReport) -> None:
               f"{t.half_width!r}")
     check(report.kappa_star > 0, f"κ* > 0, got {report.kappa_star!r}")
     check(report.max_stable_lr > 0, f"max stable lr > 0, got {report.max_stable_lr!r}")
-    verdicts = [m.stable for m in report.modes]
-    expected = False if False in verdicts else (None if None in verdicts else True)
+    expected = table.verdict()
     check(report.stable == expected,
-          f"verdict {report.stable!r} but the modes' verdicts are {verdicts}")
+          f"verdict {report.stable!r} but the modes' verdicts say {expected!r}")
     if report.stable is not None:
         below = model.lr < report.max_stable_lr * (1.0 + 1e-12)
         above = model.lr >= report.max_stable_lr * (1.0 - 1e-12)
@@ -597,89 +544,10 @@ def rightmost_roots(model: AsyncSGDModel, *, n_roots: int = 6,
             for i in picks]
 
 
-# ---------------------------------------------------------------------- modes
-def _solve_modes(model: AsyncSGDModel, kappa_star: float, thresholds: DivergenceThresholds,
-                 progress: ProgressCallback | None = None) -> list[ModeResult]:
-    kernel, scale = model.kernel, model.mean_delay
-    kappas, sigma2 = model.kappas, model.noise_intensities
-    solved = _solved_indices(kappas)
-    out: list[ModeResult] = []
-    roots: dict[int, complex | None] = {}
-    # three passes over the modes (counts, roots, variances), a third of the work each
-    step = _Steps(progress, 3 * kappas.size)
-    counts = [unstable_root_count(float(kappa), kernel) for kappa in step.over(kappas)]
-    check(all(c is None or c >= 0 for c in counts),
-          f"certified unstable root counts >= 0, got {counts}")
-    step.skip(kappas.size - len(solved))
-    for i in step.over(solved):
-        # the certified count steers the search: it widens until the roots agree with it
-        z = characteristic_roots(float(kappas[i]), kernel, n=2, unstable_count=counts[i])
-        # none right of the abscissa: a rational kernel's continued root is still exact
-        roots[i] = complex(z[0]) if z.size else dominant_root(float(kappas[i]), kernel)
-    for i, (h, kappa) in enumerate(step.over(list(zip(model.curvatures, kappas,
-                                                                   strict=True)))):
-        count = counts[i]
-        regime = thresholds.regime(float(kappa))
-        surely = thresholds.almost_sure
-        is_stable = None if abs(float(kappa) - surely.kappa) < surely.half_width \
-            else regime != "diverges"
-        z0 = roots.get(i, _interpolated_root(i, kappas, roots))
-        rate = math.nan if z0 is None else -z0.real / scale
-        period = math.inf if z0 is None or abs(z0.imag) < 1e-12 else 2 * math.pi * scale / abs(
-            z0.imag)
-        variance = math.inf if regime != "converges" else 0.0
-        if regime == "converges" and sigma2[i] > 0:  # κ < κ_ms <= κ*: mean field
-            variance = stationary_variance(float(kappa), kernel, math.sqrt(sigma2[i]))
-        out.append(ModeResult(curvature=float(h), kappa=float(kappa), unstable_roots=count,
-                              stable=is_stable, headroom=surely.kappa / float(kappa), root=z0,
-                              decay_rate=rate, period=period, variance=variance,
-                              regime=regime))
-    return out
-
-
-class _Steps:
-    """Iterations over ``total`` items in all, reporting the fraction done (~100 calls)."""
-
-    def __init__(self, progress: ProgressCallback | None, total: int) -> None:
-        self.progress, self.total, self.done = progress, max(total, 1), 0
-        self.every = max(1, self.total // 100)
-
-    def skip(self, n: int) -> None:
-        """Count ``n`` items done without iterating over them."""
-        self.done += n
-
-    def over(self, items: Any) -> Any:
-        """Yield ``items``, counting each one done."""
-        for item in items:
-            yield item
-            self.done += 1
-            if self.progress is not None and self.done % self.every == 0:
-                self.progress(min(self.done / self.total, 1.0))
-
-
-def _solved_indices(kappas: np.ndarray) -> list[int]:
-    if kappas.size <= MAX_SOLVED_MODES:
-        return list(range(kappas.size))
-    targets = np.geomspace(kappas[0], kappas[-1], MAX_SOLVED_MODES)
-    return sorted({int(np.argmin(np.abs(np.log(kappas / t)))) for t in targets})
-
-
-def _interpolated_root(i: int, kappas: np.ndarray,
-                       roots: dict[int, complex | None]) -> complex | None:
-    known = sorted(j for j, z in roots.items() if z is not None)
-    if not known:
-        return None
-    x = np.log([kappas[j] for j in known])
-    re = np.interp(math.log(kappas[i]), x, [roots[j].real for j in known])  # type: ignore[union-attr]
-    im = np.interp(math.log(kappas[i]), x, [abs(roots[j].imag) for j in known])  # type: ignore[union-attr]
-    return complex(float(re), float(im))
-
-
 def mode_weights(model: AsyncSGDModel) -> FloatArray:
     """The spectrum's weights in :attr:`AsyncSGDModel.curvatures` (ascending) order."""
     w = np.asarray(model.spectrum.weights, dtype=np.float64)
-    order = np.argsort(np.asarray(model.spectrum.eigenvalues), kind="stable")
-    return np.asarray(w[order], dtype=np.float64)
+    return np.asarray(w[model.spectrum.order], dtype=np.float64)
 
 
 # --------------------------------------------------------------- worker limits
@@ -884,6 +752,28 @@ def loss_from_rates(t: float, rates: FloatArray, variances: FloatArray, weights:
     return float(0.5 * np.sum(weights * curvatures * (x0**2 * decay + variances * (1 - decay))))
 
 
+def loss_curve(report: StabilityReport, t: FloatArray, x0: float) -> FloatArray:
+    """The expected loss at times ``t`` from every mode's rightmost root and stationary
+    variance (:func:`loss_from_rates`, weights included), for spectra of any size: the
+    modes enter through ``a = ½ w h (x0² − v)`` and ``ρ``, in blocks of times so that a
+    million modes never need a times × modes array. ``inf`` where a mode grows or has an
+    infinite variance."""
+    modes, h = report.modes, report.model.curvatures
+    w = mode_weights(report.model)
+    rates, v = modes.decay_rate, modes.variance
+    times = np.asarray(t, dtype=np.float64)
+    if not (np.all(np.isfinite(v)) and np.all(rates > 0)):
+        return np.full(times.shape, math.inf)
+    floor = 0.5 * float(np.sum(w * h * v))
+    amplitude = 0.5 * w * h * (x0**2 - v)
+    out = np.empty(times.shape)
+    block = max(1, 4_000_000 // max(rates.size, 1))
+    for start in range(0, times.size, block):
+        chunk = times[start:start + block]
+        out[start:start + block] = floor + np.exp(-2.0 * np.outer(chunk, rates)) @ amplitude
+    return out
+
+
 def time_below(rates: FloatArray, variances: FloatArray, weights: FloatArray,
                curvatures: FloatArray, x0: float, target: float) -> float:
     """First ``t`` at which :func:`loss_from_rates` is below ``target`` (``inf`` if never:
@@ -906,7 +796,7 @@ def time_below(rates: FloatArray, variances: FloatArray, weights: FloatArray,
                                  xtol=1e-12 * hi))
 
 
-def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: np.ndarray,
+def _time_to_target(model: AsyncSGDModel, modes: ModeTable, weights: np.ndarray,
                     x0: float, target: float) -> float:
     """First time ``½ Σ w h (m² + v)`` is below ``target``.
 
@@ -915,11 +805,10 @@ def _time_to_target(model: AsyncSGDModel, modes: Sequence[ModeResult], weights: 
     delays; otherwise (and for heavy tails) from the rightmost roots
     (:func:`time_below`), which is how the horizon is chosen in the first case too.
     """
-    if any(r.regime != "converges" or not math.isfinite(r.decay_rate) for r in modes):
+    if not np.all(modes.regime_is("converges") & np.isfinite(modes.decay_rate)):
         return math.inf
     h = model.curvatures
-    rates = np.array([r.decay_rate for r in modes])
-    variances = np.array([r.variance for r in modes])
+    rates, variances = modes.decay_rate, modes.variance
     guess = time_below(rates, variances, weights, h, x0, target)
     if guess == 0.0 or math.isinf(guess):
         return guess
@@ -968,7 +857,7 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
                          spectral_radius=radius, decay_rate=rate, staleness=method)
 
 
-def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult],
+def _warnings(model: AsyncSGDModel, modes: ModeTable,
               thresholds: DivergenceThresholds, check: DiscreteCheck | None,
               heavy: bool) -> list[str]:
     out = []
@@ -982,13 +871,14 @@ def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult],
         out.append("the mean-field SDDE never diverges for this delay law (its kernel is "
                    "completely monotone), but a run of the server does: the verdict uses "
                    "the almost-sure threshold")
-    counted = [r for r in modes if r.unstable_roots is not None]
-    crossing = [r for r in counted if (r.unstable_roots == 0) != (r.kappa < kappa_star)]
+    counted = modes.unstable_roots >= 0
+    crossing = int(np.count_nonzero(counted & ((modes.unstable_roots == 0)
+                                               != (modes.kappa < kappa_star))))
     if crossing:
         out.append(f"the certified root count and the threshold scan disagree for "
-                   f"{len(crossing)} mode(s); the count is authoritative")
+                   f"{crossing} mode(s); the count is authoritative")
     noisy = model.noise_intensities > 0
-    if any(r.regime == "heavy-tailed" for r in modes):
+    if np.any(modes.regime_is("heavy-tailed")):
         out.append("above the mean-square threshold E θ² grows: a run converges, but "
                    + ("the stationary loss has infinite variance (its noise floor is ∞) "
                       if np.any(noisy) else "the expected loss diverges ")
@@ -997,8 +887,8 @@ def _warnings(model: AsyncSGDModel, modes: Sequence[ModeResult],
         # the verdict and limits come from the server's own thresholds; what stays coarse
         # in the continuous model with few workers or large steps is its speed
         coarse = model.n_workers < FEW_WORKERS or float(model.alphas[-1]) > LARGE_STEP
-        finite = [r.decay_rate for r in modes if math.isfinite(r.decay_rate)]
-        rate = min(finite) if finite else math.nan
+        finite = modes.decay_rate[np.isfinite(modes.decay_rate)]
+        rate = float(finite.min()) if finite.size else math.nan
         differs = (math.isfinite(rate) and math.isfinite(check.decay_rate) and rate > 0
                    and abs(check.decay_rate / rate - 1) > DISAGREEMENT)
         if check.stable and (coarse or differs):

@@ -536,6 +536,27 @@ def dominant_root(kappa: float, kernel: DelayKernel) -> complex | None:
     return complex(z[0]) if z.size else None
 
 
+def continued_root(kappa: float, kernel: DelayKernel, guess: complex) -> complex | None:
+    """The root of ``z + κ φ(z) = 0`` that Newton's method reaches from ``guess`` (the pair's
+    member with ``Im >= 0``), or None if it does not converge right of the abscissa.
+
+    For continuation along the gain: a root at a nearby gain, scaled, is a guess in its own
+    branch's basin. Nothing certifies that the branch is the rightmost: callers compare
+    continuations from both sides with certified roots (:mod:`sdde.stability.modes`).
+    Heavy-tailed kernels (whose roots near the axis need the transient rule and a second
+    polish) return None: solve those with :func:`characteristic_roots`.
+    """
+    if kernel.heavy_tailed or not (math.isfinite(guess.real) and math.isfinite(guess.imag)):
+        return None
+    transform, abscissa = _transform_and_abscissa(kernel, False)
+    start = np.array([complex(guess.real, abs(guess.imag))])
+    z = _newton(kappa, transform, start, abscissa, _FIRST_PATIENCE)
+    if not z.size:
+        return None
+    best = z[np.argmin(np.abs(z - start[0]))]
+    return complex(best.real, abs(best.imag))
+
+
 def dominant_decay_rate(kappa: float, kernel: DelayKernel) -> tuple[float, bool]:
     """``−Re z₀`` of the rightmost root (per mean delay), and whether it is exact.
 

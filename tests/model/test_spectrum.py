@@ -112,8 +112,8 @@ def test_to_dict_is_plain_json() -> None:
     spec = HessianSpectrum(eigenvalues=np.array([0.5, 2.0, 4.0]), weights=[1, 0, 3])
     d = spec.to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert d == {"n_modes": 3, "h_min": 0.5, "h_max": 4.0,
-                 "eigenvalues": [0.5, 2.0, 4.0], "weights": [1.0, 0.0, 3.0]}
+    assert d == {"n_modes": 3, "h_min": 0.5, "h_max": 4.0, "total_weight": 4.0,
+                 "listed": True, "eigenvalues": [0.5, 2.0, 4.0], "weights": [1.0, 0.0, 3.0]}
     assert all(type(v) is float for v in d["eigenvalues"] + d["weights"])
     assert type(d["n_modes"]) is int
 

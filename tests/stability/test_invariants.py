@@ -18,6 +18,7 @@ import pytest
 from sdde import Cluster, HessianSpectrum, delays
 from sdde._invariants import InvariantError, check
 from sdde.model.async_sgd import AsyncSGDModel
+from sdde.stability import modes as modes_module
 from sdde.stability import report as report_module
 from sdde.stability.report import (
     MAX_WORKERS,
@@ -64,34 +65,34 @@ def test_consistent_reports_pass(m: AsyncSGDModel) -> None:
 def test_rightmost_root_left_of_the_axis_with_unstable_count(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's symptom: two certified unstable roots, rightmost root at Re < 0."""
-    monkeypatch.setattr(report_module, "characteristic_roots",
+    monkeypatch.setattr(modes_module, "characteristic_roots",
                         lambda *a, **k: np.array([-1.5 + 7.6j, -1.5 - 7.6j]))
     with pytest.raises(InvariantError, match="2 certified roots in Re z >= 0"):
         analyze_stability(UNSTABLE, optimise_workers=False)
 
 
 def test_root_right_of_the_axis_with_zero_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "unstable_root_count", lambda *a, **k: 0)
+    monkeypatch.setattr(modes_module, "unstable_root_count", lambda *a, **k: 0)
     with pytest.raises(InvariantError, match="0 certified roots"):
         analyze_stability(UNSTABLE, optimise_workers=False)
 
 
 def test_unstable_count_with_a_stable_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "unstable_root_count", lambda *a, **k: 2)
+    monkeypatch.setattr(modes_module, "unstable_root_count", lambda *a, **k: 2)
     with pytest.raises(InvariantError, match="2 certified roots"):
         analyze_stability(STABLE, optimise_workers=False)
 
 
 def test_negative_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "unstable_root_count", lambda *a, **k: -2)
+    monkeypatch.setattr(modes_module, "unstable_root_count", lambda *a, **k: -2)
     with pytest.raises(InvariantError, match=r"counts? >= 0"):
         analyze_stability(STABLE, optimise_workers=False)
 
 
 def test_unstable_count_and_no_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "characteristic_roots",
+    monkeypatch.setattr(modes_module, "characteristic_roots",
                         lambda *a, **k: np.empty(0, dtype=np.complex128))
-    monkeypatch.setattr(report_module, "dominant_root", lambda *a, **k: None)
+    monkeypatch.setattr(modes_module, "dominant_root", lambda *a, **k: None)
     with pytest.raises(InvariantError, match="no root found"):
         analyze_stability(UNSTABLE, optimise_workers=False)
 
@@ -121,7 +122,7 @@ def test_growth_rate_with_every_mode_converging(stable_report: StabilityReport) 
 
 # ------------------------------------------------------ signs and ranges
 def test_negative_variance(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "stationary_variance", lambda *a, **k: -1.0)
+    monkeypatch.setattr(modes_module, "stationary_variance", lambda *a, **k: -1.0)
     with pytest.raises(InvariantError, match="variance >= 0"):
         analyze_stability(model(0.05, noise=0.1), optimise_workers=False)
 
@@ -241,7 +242,7 @@ def test_cli_reports_a_violation_as_an_internal_error(
     """Exit code 1 and one line naming the invariant, instead of a wrong report."""
     from sdde.cli import main
 
-    monkeypatch.setattr(report_module, "unstable_root_count", lambda *a, **k: 0)
+    monkeypatch.setattr(modes_module, "unstable_root_count", lambda *a, **k: 0)
     code = main(["--workers", "30", "--lr", "0.055", "--delay", "deterministic:value=1",
                  "--no-exact"])
     err = capsys.readouterr().err
