@@ -18,13 +18,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "sdde"
 
 #: Bottom to top. A module may import its own layer and any layer before it in this list.
-LAYERS = ("delays", "cluster", "model", "simulator", "solvers", "stability", "literature",
-          "schedule", "validation", "sweeps", "cli")
+LAYERS = ("delays", "cluster", "model", "curvature", "simulator", "solvers", "stability",
+          "literature", "schedule", "validation", "sweeps", "cli")
 #: Shared building blocks below every layer.
-FOUNDATION = ("sdde._numerics", "sdde._progress", "sdde._lazy", "sdde._version",
+FOUNDATION = ("sdde._numerics", "sdde._text_tables",
+              "sdde._progress", "sdde._lazy", "sdde._version",
               "sdde._invariants", "sdde._resources", "sdde.symbolic")
 #: The public face: they re-export from the layers and are imported by none of them.
-FACADES = ("sdde", "sdde.validate", "sdde.sweep")
+FACADES = ("sdde", "sdde.validate", "sdde.sweep", "sdde.trace")
 
 
 def module_name(path: Path) -> str:

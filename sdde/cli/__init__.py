@@ -4,7 +4,7 @@ Parses strings into laws, clusters and models (no maths here), runs the analyses
 layers below and renders their results as a terminal report, JSON or plots; also the cluster
 report and the plotting helpers the figures use.
 
-Layer 11 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 12 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
 ``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps`` and the shared
 ``sdde._numerics``/``sdde._progress``; nothing in the package imports it

@@ -7,7 +7,7 @@ law of the gradients, under the Poisson approximation and exactly (renewal theor
 simulation of the merged push schedule), plus staleness models fitted to measured
 histograms.
 
-Layer 2 of 11. It may import ``sdde.delays`` and the shared
+Layer 2 of 12. It may import ``sdde.delays`` and the shared
 ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
 ``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``

@@ -4,7 +4,7 @@ Every law is a frozen dataclass with moments, distribution functions, sampling f
 ``numpy.random.Generator``, its Laplace–Stieltjes transform ``φ(z) = E[exp(-zX)]``, and
 its equilibrium (forward-recurrence) law.
 
-Layer 1 of 11, the bottom one: it imports only the shared ``sdde._numerics``; every
+Layer 1 of 12, the bottom one: it imports only the shared ``sdde._numerics``; every
 other layer imports it (docs/architecture.md).
 
 Examples

@@ -4,7 +4,7 @@ Delay injection (Dai et al.), asynchrony as implicit momentum, the synchronous b
 sparsified pushes (Candela et al.) and the linearisation of any objective at its minimiser:
 each is reduced to the SDDE machinery of the layers below.
 
-Layer 7 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 8 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability`` and the shared
 ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.schedule``,
 ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).

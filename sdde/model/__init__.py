@@ -6,9 +6,9 @@ staleness cut-off and weighted by the step policy) is what every analysis above 
 An :class:`SDDEProblem` is the SDDE written as data (linear drift over delay kernels,
 diffusion), which the model produces and the solvers consume.
 
-Layer 3 of 11. It may import ``sdde.delays``, ``sdde.cluster`` and the shared
-``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.simulator``,
-``sdde.solvers``, ``sdde.stability``, ``sdde.literature``, ``sdde.schedule``,
+Layer 3 of 12. It may import ``sdde.delays``, ``sdde.cluster`` and the shared
+``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.curvature``,
+``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``, ``sdde.schedule``,
 ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).
 """
 

@@ -5,7 +5,7 @@ predicted time to a target loss (or the fastest decay) subject to the real serve
 stability with a safety margin; :mod:`sdde.schedule.speed` tabulates each kernel's rate
 curve once so the learning-rate axis and every Hessian mode are look-ups.
 
-Layer 8 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 9 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature`` and the
 shared ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.validation``,
 ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).

@@ -6,7 +6,7 @@ approximation: every model above is checked against it. A compiled event loop an
 Python twin agree update for update. Objectives (quadratic, logistic regression, any
 gradient oracle) live here too.
 
-Layer 4 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model`` and the
+Layer 5 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model`` and the
 shared ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.solvers``,
 ``sdde.stability``, ``sdde.literature``, ``sdde.schedule``, ``sdde.validation``,
 ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).

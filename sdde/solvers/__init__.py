@@ -4,7 +4,7 @@
 point, distributed and chain kernels); :func:`exact_moments` gives the mean and variance of
 a model's modes without sampling.
 
-Layer 5 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 6 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator`` and the shared ``sdde._numerics``/``sdde._progress``; it is imported
 by ``sdde.stability``, ``sdde.literature``, ``sdde.schedule``, ``sdde.validation``,
 ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).

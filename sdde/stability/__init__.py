@@ -6,7 +6,7 @@ discretisation polished by Newton, certified by the argument principle), the sta
 variance, the discrete-time model with the exact staleness law, stability charts, and
 :func:`analyze_stability`, which assembles them into the report a user reads.
 
-Layer 6 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 7 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers`` and the shared
 ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.literature``,
 ``sdde.schedule``, ``sdde.validation``, ``sdde.sweeps``, ``sdde.cli``

@@ -4,7 +4,7 @@ Analyses (stability, simulation, any function), executors (in-process, a local p
 Dask) and a resumable store of chunk files; every point is seeded by its coordinates, so
 results do not depend on how the grid was split. ``sdde.sweep`` is its public entry point.
 
-Layer 10 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 11 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
 ``sdde.schedule``, ``sdde.validation`` and the shared
 ``sdde._numerics``/``sdde._progress``; it is imported by ``sdde.cli``

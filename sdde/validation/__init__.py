@@ -4,7 +4,7 @@ Comparisons of arrival rates, staleness laws, decay rates, stationary variances,
 target and divergence thresholds (``sdde.validate``), the validation table, and the
 simulation report that runs the simulator beside a model's prediction.
 
-Layer 9 of 11. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
+Layer 10 of 12. It may import ``sdde.delays``, ``sdde.cluster``, ``sdde.model``,
 ``sdde.simulator``, ``sdde.solvers``, ``sdde.stability``, ``sdde.literature``,
 ``sdde.schedule`` and the shared ``sdde._numerics``/``sdde._progress``; it is imported
 by ``sdde.sweeps``, ``sdde.cli`` (docs/architecture.md).
