@@ -22,7 +22,8 @@ DOCS = ROOT / "docs"
 
 
 def test_docs_build_strict(tmp_path: Path) -> None:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # the notebooks render unexecuted here: tests/test_notebooks.py executes each of them
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SDDE_DOCS_EXECUTE": "false"}
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
@@ -30,6 +31,8 @@ def test_docs_build_strict(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "critical_kappa" in api and "Parameters" in api
+    notebook = tmp_path / "site" / "notebooks" / "divergence_thresholds" / "index.html"
+    assert "jp-Notebook" in notebook.read_text()  # rendered by mkdocs-jupyter
 
 
 def _covered(path: str) -> set[str]:

@@ -9,7 +9,9 @@ writing files.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +62,23 @@ def plot_stability_chart(chart: StabilityChart, *, point: tuple[int, float] | No
     return ax
 
 
-def plot_roots(roots: Sequence[tuple[float, ComplexArray]], *, ax: Axes | None = None) -> Axes:
-    """Rightmost characteristic roots per mode (``(h, roots)`` pairs), units of 1/E[X]."""
+def roots_legend_title(n_shown: int, n_modes: int | None) -> str:
+    """Which modes a roots figure shows: ``"6 of 8 modes shown (...)"``, ``"all 3 modes"``."""
+    if n_modes is None:
+        return f"{n_shown} mode{'s' * (n_shown != 1)} shown"
+    if n_shown >= n_modes:
+        return f"all {n_modes} mode{'s' * (n_modes != 1)}"
+    return (f"{n_shown} of {n_modes} modes shown (spread over the spectrum, "
+            f"smallest and largest h included; {n_modes - n_shown} left out)")
+
+
+def plot_roots(roots: Sequence[tuple[float, ComplexArray]], *, n_modes: int | None = None,
+               ax: Axes | None = None) -> Axes:
+    """Rightmost characteristic roots per mode (``(h, roots)`` pairs), units of 1/E[X].
+
+    ``n_modes`` is the spectrum's number of modes: the legend's title says how many of
+    them are shown (:func:`roots_legend_title`).
+    """
     ax = _axes(ax)
     for h, z in roots:
         z = np.asarray(z)
@@ -71,45 +88,170 @@ def plot_roots(roots: Sequence[tuple[float, ComplexArray]], *, ax: Axes | None =
     ax.set_xlabel("Re z (decay rate × E[X], negative: converges)")
     ax.set_ylabel("Im z")
     ax.set_title("rightmost roots of z + κ φ(z) = 0")
-    ax.legend(fontsize=8, ncol=2)
+    # below the axes: the roots fill the plane, and a legend inside would hide some
+    ax.legend(fontsize=7, ncol=3, title=roots_legend_title(len(roots), n_modes),
+              title_fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return ax
 
 
 def plot_staleness(report: ClusterReport, *, observed: np.ndarray | None = None,
                    ax: Axes | None = None) -> Axes:
-    """Staleness pmf: the Poisson approximation, the exact law, and simulated counts."""
+    """Staleness pmf: the Poisson approximation, the exact law, and simulated counts.
+
+    The staleness axis ends at the largest 99.9 % quantile of the laws shown
+    (:data:`STALENESS_QUANTILE`).
+    """
     ax = _axes(ax)
     approx = np.asarray(report.staleness.probabilities)
     ax.plot(np.arange(approx.size), approx, lw=1.5, label="Poisson approximation")
+    right = float(report.staleness.quantile(STALENESS_QUANTILE))
     if report.staleness_exact is not None:
         exact = np.asarray(report.staleness_exact.probabilities)
         ax.plot(np.arange(exact.size), exact, lw=1.5, ls="--",
                 label=f"exact ({report.staleness_exact.method})")
+        right = max(right, float(report.staleness_exact.quantile(STALENESS_QUANTILE)))
     if observed is not None and observed.size:
         counts = np.bincount(observed) / observed.size
         ax.step(np.arange(counts.size), counts, where="mid", lw=0.8, color="black",
                 alpha=0.7, label="simulated")
-    ax.set_xlabel("staleness s (updates between pull and push)")
+        right = max(right, float(np.quantile(observed, STALENESS_QUANTILE,
+                                             method="inverted_cdf")))
+    ax.set_xlim(-0.5, right + 0.5)
+    ax.set_xlabel(f"staleness s (updates between pull and push; up to the "
+                  f"{100 * STALENESS_QUANTILE:g} % quantile)")
     ax.set_ylabel("P(S = s)")
     ax.set_title("staleness of an arriving gradient")
     ax.legend(fontsize=8)
     return ax
 
 
+#: The staleness figure's axis ends at this quantile of the laws shown.
+STALENESS_QUANTILE = 0.999
+#: A loss below this fraction of the initial loss is off the loss figure's axis: the
+#: run has converged for any practical purpose (and, noise-free, the curves would run
+#: on to round-off, 1e-300).
+LOSS_DEPTH = 1e-12
+#: A loss above this multiple of the initial loss is off the axis: the run diverges.
+LOSS_HEIGHT = 1e3
+
+
+@dataclass(frozen=True)
+class LossView:
+    """Axis limits of the loss figure, chosen from the curves in it.
+
+    Attributes
+    ----------
+    log : bool
+        Logarithmic loss axis (the curves span more than a factor 100).
+    bottom, top : float
+        Loss axis (NaN: matplotlib's default, on a linear axis).
+    right : float
+        End of the time axis: where every curve has left the loss axis for good, or
+        the last time.
+    curves : list of ndarray
+        The curves as drawn: NaN after a curve first leaves the axis upwards.
+    notes : list of str
+        What happens off the axis (printed in the figure).
+    """
+
+    log: bool
+    bottom: float
+    top: float
+    right: float
+    curves: list[FloatArray]
+    notes: list[str]
+
+
+def loss_view(t: FloatArray, curves: Mapping[str, FloatArray], *,
+              target: float | None = None) -> LossView:
+    """The meaningful range of some loss curves over the times ``t``.
+
+    The loss axis runs from a little above the initial loss (the first positive value of
+    the first curve) to a little below the lowest point any curve reaches on the
+    axis: its noise floor, or :data:`LOSS_DEPTH` times the initial loss, whichever is
+    higher, and always below ``target``. A curve that climbs past :data:`LOSS_HEIGHT` times
+    the initial loss, or overflows, is cut there with a note; the time axis
+    ends soon after every curve has left the loss axis for good.
+
+    Parameters
+    ----------
+    t : ndarray
+        Times, shape ``(n,)``.
+    curves : mapping of str to ndarray
+        Name (used in the notes) → loss at ``t``.
+    target : float, optional
+        A target loss drawn as a line: kept on the axis.
+    """
+    named = {name: np.asarray(c, dtype=np.float64) for name, c in curves.items()}
+    every = np.concatenate([c[np.isfinite(c) & (c > 0)] for c in named.values()])
+    firsts = [c[np.isfinite(c) & (c > 0)] for c in named.values()]
+    start = float(next((f[0] for f in firsts if f.size), math.nan))
+    if not every.size or not math.isfinite(start):
+        return LossView(False, math.nan, math.nan, float(t[-1]), list(named.values()), [])
+    notes: list[str] = []
+    ceiling = LOSS_HEIGHT * start
+    drawn = []
+    for name, c in named.items():
+        c = c.copy()
+        off = np.flatnonzero(np.isinf(c) | (c > ceiling))  # NaN: not computed there
+        if off.size:
+            i = int(off[0])
+            notes.append(f"{name} diverges: passes {LOSS_HEIGHT:g} × the initial loss at "
+                         f"t = {float(t[i]):.3g}, cut there")
+            c[i:] = math.nan
+        elif np.isnan(c[-1]) and np.isfinite(c).any():
+            last = int(np.flatnonzero(np.isfinite(c))[-1])
+            notes.append(f"{name}: not computed after t = {float(t[last]):.3g}")
+        drawn.append(c)
+    shown = np.concatenate([c[np.isfinite(c) & (c > 0)] for c in drawn])
+    low = max(float(shown.min()), LOSS_DEPTH * start)
+    if target is not None and target > 0:
+        low = min(low, target)
+    log = float(shown.max()) > 100 * low
+    if not log:
+        return LossView(False, math.nan, math.nan, float(t[-1]), drawn, notes)
+    bottom, top = low / 3.0, 3.0 * float(shown.max())
+    on_axis = np.zeros(t.size, dtype=bool)
+    for c in drawn:
+        on_axis |= np.isfinite(c) & (c >= bottom)
+    last = int(np.flatnonzero(on_axis)[-1]) if on_axis.any() else t.size - 1
+    right = float(t[-1])
+    if last < t.size - 1:
+        right = min(float(t[-1]), float(t[0]) + 1.1 * (float(t[last]) - float(t[0])))
+        if float(shown.min()) < LOSS_DEPTH * start:
+            notes.append(f"the curves fall on below {LOSS_DEPTH:g} × the initial loss "
+                         f"after t = {float(t[last]):.3g} (converged; shown up to there)")
+    return LossView(True, bottom, top, right, drawn, notes)
+
+
 def plot_loss(t: FloatArray, predicted: FloatArray, *, simulated: FloatArray | None = None,
               target: float | None = None, ax: Axes | None = None) -> Axes:
-    """Expected loss over time: the SDDE's prediction, and the simulation's mean."""
+    """Expected loss over time: the SDDE's prediction, and the simulation's mean.
+
+    The axes show the meaningful range (:func:`loss_view`): a diverging curve is cut
+    where it leaves the axis, and what happens off the axis is written in the figure.
+    """
     ax = _axes(ax)
-    ax.plot(t, predicted, lw=1.8, label="SDDE: expected loss")
+    curves = {"SDDE": predicted}
     if simulated is not None and simulated.size:
-        ax.plot(t, simulated, lw=1.0, color="black", alpha=0.8,
-                label="simulation: mean over replicas")
+        curves["simulation"] = simulated
+    view = loss_view(t, curves, target=target)
+    # few samples on the axis (the run is long, the loss falls early): show where they are
+    dots: dict[str, Any] = ({"marker": "o", "ms": 2.5}
+                            if np.count_nonzero(t <= view.right) < 40 else {})
+    ax.plot(t, view.curves[0], lw=1.8, label="SDDE: expected loss", **dots)
+    if len(view.curves) > 1:
+        ax.plot(t, view.curves[1], lw=1.0, color="black", alpha=0.8,
+                label="simulation: mean over replicas", **dots)
     if target is not None:
         ax.axhline(target, color="crimson", ls=":", lw=1.0, label=f"target {target:g}")
-    positive = np.concatenate([predicted[predicted > 0],
-                               [] if simulated is None else simulated[simulated > 0]])
-    if positive.size and positive.max() > 100 * positive.min():
+    if view.log:
         ax.set_yscale("log")
+        ax.set_ylim(view.bottom, view.top)
+    ax.set_xlim(float(t[0]), view.right)
+    if view.notes:
+        ax.text(0.02, 0.02, "\n".join(view.notes), transform=ax.transAxes, ha="left",
+                va="bottom", fontsize=7, color="0.3")
     ax.set_xlabel("time (your units)")
     ax.set_ylabel("loss")
     ax.set_title("loss over time")
@@ -123,8 +265,11 @@ def write_plots(directory: str | Path, *, chart: StabilityChart | None,
                 t: FloatArray, predicted_loss: FloatArray,
                 simulated_loss: FloatArray | None = None,
                 observed_staleness: np.ndarray | None = None,
-                target: float | None = None) -> list[Path]:
+                target: float | None = None, n_modes: int | None = None) -> list[Path]:
     """Write the four PNG figures of an analysis into ``directory`` (created if needed).
+
+    ``n_modes`` (the spectrum's number of modes) lets the roots figure say how many of
+    them it shows.
 
     Returns
     -------
@@ -140,7 +285,7 @@ def write_plots(directory: str | Path, *, chart: StabilityChart | None,
     drawings: list[tuple[str, Any]] = [] if chart is None else [
         ("stability_chart.png", lambda ax: plot_stability_chart(chart, point=point, ax=ax))]
     drawings += [
-        ("roots.png", lambda ax: plot_roots(roots, ax=ax)),
+        ("roots.png", lambda ax: plot_roots(roots, n_modes=n_modes, ax=ax)),
         ("staleness.png", lambda ax: plot_staleness(cluster, observed=observed_staleness,
                                                     ax=ax)),
         ("loss.png", lambda ax: plot_loss(t, predicted_loss, simulated=simulated_loss,

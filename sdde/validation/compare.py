@@ -21,7 +21,7 @@ import numbers
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -271,23 +271,6 @@ def compare_decay_rate(cluster: Cluster, *, kappa: float, rng: np.random.Generat
                                            mean_discrete)
     return Comparison("decay rate", simulated, half, fitted_decay_rate(t_sdde, m_sdde),
                       predicted_discrete)
-
-
-def sdde_fitted_decay_rate(model: AsyncSGDModel, x0: float = 1.0) -> float:
-    """The SDDE's decay rate of the slowest mode, fitted like a simulated mean curve.
-
-    :func:`fitted_decay_rate` on the SDDE's mean of the slowest mode alone (no noise),
-    from ``x0``: the window e^-2 … e^-6 still holds some of the faster roots, so this is
-    the number to set beside a simulated fit, not ``−Re z₀``. NaN if that mode does not
-    decay.
-    """
-    one = replace(model, spectrum=HessianSpectrum.parse(repr(float(model.curvatures[0]))),
-                  noise=0.0)
-    try:
-        _, t, mean = _decay_horizon(one, x0)
-    except ValueError:
-        return math.nan
-    return fitted_decay_rate(t, mean)
 
 
 def _decay_horizon(model: AsyncSGDModel, x0: float = 1.0) -> tuple[float, FloatArray, FloatArray]:
