@@ -40,13 +40,14 @@ from sdde.stability.thresholds import divergence_thresholds
 COMMAND = [sys.executable, "-m", "sdde.cli", "--workers", "32", "--lr", "0.01"]
 
 
-def command_seconds(args: list[str], repeats: int = 3, env: dict[str, str] | None = None,
-                    ) -> float:
-    """Median wall time of the command with ``args`` in a fresh interpreter."""
+def command_seconds(args: list[str], repeats: int = 3, tree: str | None = None) -> float:
+    """Median wall time of the command with ``args`` in a fresh interpreter (``tree``: run
+    another checkout's sdde, from its own directory so ``-m`` finds it first)."""
+    env = None if tree is None else dict(os.environ, PYTHONPATH=tree)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        subprocess.run(COMMAND + args, check=True, capture_output=True, env=env)
+        subprocess.run(COMMAND + args, check=True, capture_output=True, env=env, cwd=tree)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -100,8 +101,8 @@ def main() -> None:
     print(f"grid vs direct on 200 sampled modes: max |Δz|/|z| = {dz:.1e}, "
           f"max |Δv|/v = {dv:.1e}; grid: {table.grid}")
     if args.before:
-        env = dict(os.environ, PYTHONPATH=args.before)
-        old = command_seconds(["--hessian", "0.001:1:10000:log", "--noise", "1"], 1, env)
+        old = command_seconds(["--hessian", "0.001:1:10000:log", "--noise", "1"], 1,
+                              args.before)
         new = command_seconds(["--hessian", "0.001:1:10000:log", "--noise", "1"], 1)
         print(f"10⁴ modes with noise: before {old:.1f} s, now {new:.1f} s "
               f"({old / new:.0f}×)")

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdde._numerics import finite_or_none
+from sdde._numerics import FloatArray, finite_or_none
 from sdde.cluster.cluster import Cluster
 from sdde.delays import GeometricSum
 from sdde.model.async_sgd import AsyncSGDModel
@@ -228,10 +228,11 @@ def sparsified_model(model: AsyncSGDModel, sparsifier: Sparsifier,
                            equivalent=equivalent, lr_factor=1.0 / q)
 
 
-def _scaled(noise: float | tuple[float, ...], factor: float) -> float | tuple[float, ...]:
-    if isinstance(noise, tuple):
-        return tuple(c * factor for c in noise)
-    return noise * factor
+def _scaled(noise: float | tuple[float, ...] | FloatArray,
+            factor: float) -> float | FloatArray:
+    if isinstance(noise, float | int):
+        return noise * factor
+    return np.asarray(noise, dtype=np.float64) * factor
 
 
 

@@ -29,7 +29,7 @@ from sdde.model.problem import Delay, Diffusion, LinearDrift, SDDEProblem
 from sdde.model.spectrum import MAX_LISTED, HessianSpectrum
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class AsyncSGDModel:
     """Asynchronous SGD with learning rate ``lr`` on a cluster and a quadratic loss.
 
@@ -65,7 +65,7 @@ class AsyncSGDModel:
     lr: float
     cluster: Cluster
     spectrum: HessianSpectrum
-    noise: float | tuple[float, ...] = 0.0
+    noise: float | tuple[float, ...] | FloatArray = 0.0
     policy: StepPolicy = field(default_factory=StepPolicy)
     backlog: float = 1.0
 
@@ -78,6 +78,17 @@ class AsyncSGDModel:
             raise ValueError(f"cluster must be a Cluster, got {self.cluster!r}")
         if not isinstance(self.spectrum, HessianSpectrum):
             raise ValueError(f"spectrum must be a HessianSpectrum, got {self.spectrum!r}")
+        if _checked_per_mode(self.noise, self.spectrum.n_modes):
+            pass  # a variant's (dataclasses.replace) noise, checked when it was built
+        else:
+            self._check_noise()
+        if not isinstance(self.policy, StepPolicy):
+            raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
+        if not (isinstance(self.backlog, int | float) and 0 <= self.backlog <= 1):
+            raise ValueError(f"backlog must be a number in [0, 1], got {self.backlog!r}")
+
+    def _check_noise(self) -> None:
+        """Check ``noise`` and store it as a float, or a read-only array per mode."""
         noise = np.atleast_1d(np.asarray(self.noise, dtype=np.float64))
         if noise.ndim != 1 or noise.size not in (1, self.spectrum.n_modes) or not np.all(
                 np.isfinite(noise) & (noise >= 0)):
@@ -86,12 +97,12 @@ class AsyncSGDModel:
         outside = (noise != 0) & ((noise < VALUE_MIN) | (noise > VALUE_MAX))
         if np.any(outside):
             check_value("noise", float(noise[outside][0]), zero_ok=True, example="0.5")
-        object.__setattr__(self, "noise", float(noise[0]) if noise.size == 1
-                           else tuple(noise.tolist()))
-        if not isinstance(self.policy, StepPolicy):
-            raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
-        if not (isinstance(self.backlog, int | float) and 0 <= self.backlog <= 1):
-            raise ValueError(f"backlog must be a number in [0, 1], got {self.backlog!r}")
+        if noise.size == 1:
+            object.__setattr__(self, "noise", float(noise[0]))
+            return
+        per_mode = noise.copy()
+        per_mode.setflags(write=False)
+        object.__setattr__(self, "noise", per_mode)
 
     # ------------------------------------------------------------------ scales
     @property
@@ -281,9 +292,15 @@ class AsyncSGDModel:
         return {"lr": self.lr, "n_workers": self.n_workers, "mean_delay": self.mean_delay,
                 "policy": str(self.policy), "spectrum": self.spectrum.to_dict(),
                 "noise": self.noise if isinstance(self.noise, float) else (
-                    list(self.noise) if len(self.noise) <= MAX_LISTED
+                    np.asarray(self.noise).tolist() if len(self.noise) <= MAX_LISTED
                     else {"listed": False, "mean": float(np.mean(self.noise)),
                           "max": float(np.max(self.noise))})}
+
+
+def _checked_per_mode(noise: object, n_modes: int) -> bool:
+    """Whether ``noise`` is a per-mode array this class already checked and froze."""
+    return (isinstance(noise, np.ndarray) and not noise.flags.writeable
+            and noise.dtype == np.float64 and noise.shape == (n_modes,))
 
 
 @dataclass(frozen=True)
