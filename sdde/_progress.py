@@ -23,8 +23,11 @@ class TerminalProgress:
     delay : float
         Seconds to wait before drawing, so quick computations stay silent.
     total : int, optional
-        Number of work items: the bar then shows ``done/total``. The time left is
-        extrapolated from the elapsed time and the fraction done.
+        Number of work items of similar cost: the bar then shows ``done/total`` and, from
+        a tenth done on, the time left extrapolated from the elapsed time. Without it the
+        fraction marks stages of unequal cost (a stability analysis: thresholds, modes,
+        limits), and no time left is shown: an extrapolation would promise "1 s left" for
+        a stage that takes seven.
     """
 
     def __init__(self, label: str, stream: TextIO | None = None, delay: float = 0.5,
@@ -45,7 +48,8 @@ class TerminalProgress:
         fraction = min(max(fraction, 0.0), 1.0)
         filled = round(30 * fraction)
         count = "" if self.total is None else f" {round(fraction * self.total)}/{self.total}"
-        left = f", {elapsed * (1 - fraction) / fraction:.0f} s left" if fraction > 0 else ""
+        left = (f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
+                if self.total is not None and fraction >= 0.1 else "")
         self.stream.write(f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] "
                           f"{100 * fraction:3.0f}%{count}  {elapsed:.1f} s{left}\033[K")
         self.stream.flush()

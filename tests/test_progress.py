@@ -46,5 +46,14 @@ def test_bar_with_a_total_shows_items_done_and_time_left() -> None:
     bar(0.25)
     drawn = stream.getvalue()
     assert " 10/40 " in drawn
-    left = float(drawn.split(", ")[1].split(" s left")[0])
+    left = float(drawn.split(", about ")[1].split(" s left")[0])
     assert abs(left - 30.0) < 0.5
+
+
+def test_bar_of_stages_shows_no_time_left() -> None:
+    """Stages of unequal cost (no total): the elapsed time only, never a promise."""
+    stream = _Terminal()
+    bar = TerminalProgress("stability analysis", stream=stream, delay=0.0)
+    bar.start -= 1.0
+    bar(0.5)
+    assert "left" not in stream.getvalue() and "1.0 s" in stream.getvalue()

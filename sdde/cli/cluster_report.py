@@ -99,18 +99,17 @@ class ClusterReport:
             lines.append(f"  shared link adds {c.link.comm_time(c.n_workers):.4g} per round")
         lines += [
             f"  arrival rate        {self.arrival_rate:.4g} gradients per time unit",
-            f"  run time            {self.run_time.mean:.4g} ± {self.run_time.std:.2g} time "
-            f"units for {self.run_time.updates} updates",
+            f"  run time            {_run_time_text(self.run_time)}",
             f"  synchronous round   {self.sync_round_time:.4g} time units "
             f"(E[max of {c.n_workers}]); async applies "
             f"{self.accepted_rate * self.sync_round_time:.3g} updates in that time",
         ]
         if c.inert_threshold is not None:
-            lines.append(f"  threshold K={c.inert_threshold} drops no gradient (staleness "
+            lines.append(f"  staleness cut-off K={c.inert_threshold} drops no gradient (staleness "
                          f"above it has probability < {INERT_THRESHOLD_MASS:g}): analysed "
                          "without a threshold")
         if c.threshold is not None:
-            lines.append(f"  threshold K={c.threshold}: accepted fraction "
+            lines.append(f"  staleness cut-off K={c.threshold}: accepted fraction "
                          f"{self.acceptance(self.staleness):.4f} (Poisson)"
                          + ("" if self.staleness_exact is None else
                             f", {self.acceptance(self.staleness_exact):.4f} (exact)"))
@@ -183,4 +182,11 @@ def _int(v: float) -> str:
     return str(int(v)) if math.isfinite(v) else ">max"
 
 
-
+def _run_time_text(run_time: Any) -> str:
+    """``mean ± std time units for N updates``, or why the spread is not a number."""
+    head = f"{run_time.mean:.4g}"
+    tail = f" time units for {run_time.updates} updates"
+    if math.isinf(run_time.std):
+        return (head + tail + " (spread unbounded: the round times have infinite variance, "
+                "so a run's length varies without bound)")
+    return f"{head} ± {run_time.std:.2g}{tail}"

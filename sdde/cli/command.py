@@ -71,15 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"delay specs (time units are yours; mean defaults to 1):\n{examples}\n\n"
                "examples:\n"
                f"  {PROG} --workers 32 --lr 0.01\n"
-               f"  {PROG} --workers 64 --delay lognormal:mean=1,cv=1 --json\n"
+               "      is it safe, how fast, how many workers? (one Hessian mode, h = 1)\n"
+               f"  {PROG} --workers 32 --lr 0.08\n"
+               "      past the edge: DIVERGES, and by how much to lower the learning rate\n"
+               f"  {PROG} --workers 32 --lr 0.005 --hessian 0.1:10:20:log --noise 1 "
+               "--target-loss 0.5\n"
+               "      20 curvatures with gradient noise: loss floor, time to a loss of 0.5\n"
+               f"  {PROG} --workers 32 --lr 0.01 --hessian density:spectrum.txt\n"
+               "      your network's Hessian density (lines 'h weight [noise]', up to 10^6)\n"
                f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3\n"
-               f"  {PROG} --workers 16 --threshold 10 --seed 7\n"
-               f"  {PROG} --workers 32 --lr 0.01 --hessian 0.1:10:20:log --noise 1 "
-               "--target-loss 0.01\n"
-               f"  {PROG} --workers 8 --lr 0.1 --simulate --replicas 16 --plot out/\n"
-               f"  {PROG} --workers 32 --lr 0.05 --sweep\n"
-               f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3 --lr 0.01 "
-               "--hessian 0.1:10:20:log --noise 1 --target-loss 0.5 --optimize",
+               "      mixed hardware: two groups, each group's worker limits\n"
+               f"  {PROG} --workers 64 --delay lognormal:mean=1,cv=1 --threshold 200\n"
+               "      heavy-tailed rounds, stale gradients dropped past a cut-off K = 200\n"
+               f"  {PROG} --workers 8 --lr 0.1 --simulate --plot out/\n"
+               "      the model beside the exact simulated server, with figures\n"
+               f"  {PROG} --workers 32 --lr 0.05 --sweep --plot out/\n"
+               "      where the edge is, over workers x learning rate\n"
+               f"  {PROG} --workers 24:gamma:shape=4,mean=1 8:exponential:mean=3 "
+               "--hessian 0.1:10:20:log --noise 1 --target-loss 0.5 --optimize\n"
+               "      the fastest safe schedule: workers, cut-off, step policy, learning rate",
     )
     p.add_argument("--workers", nargs="+", default=["32"], metavar="N|N:SPEC",
                    help="number of workers (default 32), or groups such as "
@@ -90,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"round-time law of each worker (default {DEFAULT_DELAY}), "
                         "e.g. --delay gamma:shape=2,mean=1")
     p.add_argument("--threshold", type=_whole("--threshold", 0), default=None, metavar="K",
-                   help="drop gradients with staleness above K, e.g. --threshold 40")
+                   help="staleness cut-off K: drop gradients more than K updates stale, "
+                        "e.g. --threshold 40")
     p.add_argument("--bandwidth", default=None, metavar="size=S,capacity=C",
                    help="shared link: each round gains n·S/C time units, "
                         "e.g. --bandwidth size=1,capacity=200")
@@ -129,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "--updates updates) and show it beside the model, e.g. "
                         "--simulate --replicas 8")
     p.add_argument("--replicas", type=_whole("--replicas", 1), default=8, metavar="R",
-                   help="independent simulated runs with --simulate (default 8)")
+                   help="independent simulated runs with --simulate (default 8), e.g. "
+                        "--replicas 32 for tighter intervals")
     p.add_argument("--sweep", action="store_true",
                    help="a workers × learning-rate stability chart around your setting "
                         "(n/8 … 8n workers, η/64 … 64η)")
@@ -397,7 +409,9 @@ def _optimize(args: argparse.Namespace, cluster: Cluster, model: AsyncSGDModel) 
         raise UsageError("--policies: give step policies such as constant,tail:0.5")
     bar = _progress_bar("scheduling", args)
     try:
-        result = schedule(cluster.groups, model.spectrum, noise=model.noise,
+        noise = model.noise if isinstance(model.noise, float) else [
+            float(c) for c in np.asarray(model.noise)]
+        result = schedule(cluster.groups, model.spectrum, noise=noise,
                           target_loss=args.target_loss, initial_error=args.initial_error,
                           margin=args.margin, thresholds=cutoffs, policies=policies,
                           link=cluster.link, lr=args.lr, rng=np.random.default_rng(args.seed),

@@ -243,7 +243,9 @@ class StepPolicy:
                 if not (math.isfinite(value) and value >= 0):
                     raise ValueError(f"exponential step policy needs beta >= 0, as in "
                                      f"exponential:0.1; got {spec!r}")
-                return cls("geometric", math.exp(-value))
+                # echoed as typed: exponential:BETA is geometric:e^{−BETA} underneath
+                return cls("geometric", math.exp(-value),
+                           label=f"exponential:{_spec_number(value)}")
             if not 0 <= value <= 1:
                 raise ValueError(f"tail-adaptive step policy needs 0 <= A <= 1, as in "
                                  f"tail:0.5; got {spec!r}")
@@ -658,7 +660,7 @@ class DelayKernel:
         """One line: the law and, when set, the threshold and step policy."""
         extra = []
         if self.threshold is not None:
-            extra.append(f"threshold {self.threshold}")
+            extra.append(f"staleness cut-off K = {self.threshold}")
         if not self.policy.is_constant:
             extra.append(f"step policy {self.policy}")
         return str(self.law) + (f" ({', '.join(extra)})" if extra else "")

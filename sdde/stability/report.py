@@ -137,6 +137,7 @@ class StabilityReport:
     warnings: tuple[str, ...] = field(default=())
     loss_tail_index: float | None = None
     group_limits: tuple[GroupLimit, ...] = ()
+    discrete_note: str | None = None
 
     @property
     def regime(self) -> Regime:
@@ -226,8 +227,7 @@ class StabilityReport:
             ("max stable learning rate", _num(self.max_stable_lr)),
             ("max stable curvature", f"{_num(self.max_stable_curvature)} (largest Hessian "
                                      f"eigenvalue this setting tolerates)"),
-            ("max stable workers", "—" if self.max_stable_workers is None
-             else _count(self.max_stable_workers)),
+            ("max stable workers", _max_workers_text(self)),
         ]
         for g in self.group_limits:
             rows.append((f"  group {g.workers} × {g.delay}",
@@ -241,27 +241,34 @@ class StabilityReport:
         if slow is not None:
             root = slow.root if slow.root is not None else complex("nan")
             label = "transient decay rate" if self.heavy_tailed else "decay rate"
-            which = "slowest mode" if slow.decay_rate > 0 else "fastest-growing mode"
+            units = ("" if m.mean_delay == 1.0 else
+                     f" (z in units of the mean delay E[X] = {_num(m.mean_delay)})")
+            if slow.decay_rate > 0:
+                which, rate = "slowest mode", (f"{label} {_num(slow.decay_rate)}/time, "
+                                               f"e-fold time {_num(1 / slow.decay_rate)}")
+            else:
+                which = "fastest-growing mode"
+                growth = -slow.decay_rate
+                rate = (f"growth rate {_num(growth)}/time, the mean grows e-fold every "
+                        f"{_num(1 / growth) if growth > 0 else '∞'}")
             rows.append((f"{which} (h = {slow.curvature:.6g})",
-                         f"root {root.real:.6g}{root.imag:+.6g}i → {label} "
-                         f"{_num(slow.decay_rate)}/time, e-fold time "
-                         f"{_num(1 / slow.decay_rate if slow.decay_rate > 0 else math.inf)}"
+                         f"root {root.real:.6g}{root.imag:+.6g}i{units} → {rate}"
                          + ("" if not math.isfinite(slow.period)
                             else f", period {_num(slow.period)}")))
         rows.append(("noise floor (stationary loss)", _floor_text(self)))
         if self.target_loss is not None:
-            rows.append((f"time to loss {self.target_loss:g}",
-                         _num(self.time_to_target if self.time_to_target is not None
-                              else math.inf)))
+            rows.append((f"time to loss {self.target_loss:g}", _target_text(self)))
         if self.discrete is not None:
             d = self.discrete
             rows.append(("discrete-time model", f"{verdict[d.stable]}; max stable lr "
                          f"{_num(d.critical_lr)}"
                          + f"; decay rate {_num(d.decay_rate)}/time"))
+        elif self.discrete_note is not None:
+            rows.append(("discrete-time model", f"not computed: {self.discrete_note}"))
         width = max(len(k) for k, _ in rows)
         lines = [f"Stability · η = {m.lr:g} · {m.n_workers} workers · "
                  f"{m.spectrum.describe()}, h in [{m.spectrum.h_min:g}, "
-                 f"{m.spectrum.h_max:g}] · kernel {m.kernel.describe()}"]
+                 f"{m.spectrum.h_max:g}] · {_kernel_text(m)}"]
         lines += [f"  {k:<{width}}  {v}" for k, v in rows]
         lines += [f"  note: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -371,7 +378,7 @@ def _analyze_stability(model: AsyncSGDModel, target_loss: float | None,
     time_to_target = None
     if target_loss is not None:
         time_to_target = _time_to_target(model, modes, weights, initial_error, target_loss)
-    discrete_check = _discrete_check(model)
+    discrete_check, discrete_note = _discrete_check(model)
     tail = _loss_tail_index(model, thresholds, rng) if np.any(
         modes.regime_is("heavy-tailed") & (model.noise_intensities > 0)) else None
     warnings = _warnings(model, modes, thresholds, discrete_check, kernel.heavy_tailed)
@@ -386,7 +393,7 @@ def _analyze_stability(model: AsyncSGDModel, target_loss: float | None,
         optimal_decay_rate=best_rate, decay_rate=decay, heavy_tailed=kernel.heavy_tailed,
         loss_floor=loss_floor, target_loss=target_loss, time_to_target=time_to_target,
         discrete=discrete_check, warnings=tuple(warnings), loss_tail_index=tail,
-        group_limits=limits)
+        group_limits=limits, discrete_note=discrete_note)
     check_report(report)
     report_progress(1.0)
     return report
@@ -830,8 +837,9 @@ def _time_to_target(model: AsyncSGDModel, modes: ModeTable, weights: np.ndarray,
 
 
 # -------------------------------------------------------------- discrete model
-def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
-    """The discrete-time prediction, when the staleness support is small enough."""
+def _discrete_check(model: AsyncSGDModel) -> tuple[DiscreteCheck | None, str | None]:
+    """The discrete-time prediction when the staleness support is small enough, else None
+    and why."""
     exact = model.cluster.renewal_exact and model.n_workers <= EXACT_STALENESS_WORKERS
     method: Literal["poisson", "exact"] = "exact" if exact else "poisson"
     q = discrete.staleness_weights(model.staleness_weights(method))
@@ -841,7 +849,11 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     tail = np.cumsum(q[::-1])[::-1]
     q = q[: int(np.flatnonzero(tail > 1e-14 * tail[0])[-1]) + 1]
     if q.size > discrete.MAX_DEGREE:
-        return None  # hundreds of workers: the continuous model is the accurate one
+        # hundreds of workers, or a heavy-tailed staleness law: the continuous model is the
+        # accurate one there
+        return None, (f"staleness reaches {q.size - 1} updates (beyond "
+                      f"{discrete.MAX_DEGREE}, the largest the recursion's polynomial is "
+                      "solved for); the continuous model is the accurate one at this scale")
     alpha_star = discrete.discrete_critical_alpha(q)
     alpha = float(model.alphas[-1])
     count = discrete.discrete_unstable_count(alpha, q)
@@ -854,7 +866,7 @@ def _discrete_check(model: AsyncSGDModel) -> DiscreteCheck | None:
     rate = -math.log(radius) * model.cluster.accepted_rate if radius > 0 else math.inf
     return DiscreteCheck(critical_lr=alpha_star / model.spectrum.h_max,
                          stable=None if count is None else count == 0,
-                         spectral_radius=radius, decay_rate=rate, staleness=method)
+                         spectral_radius=radius, decay_rate=rate, staleness=method), None
 
 
 def _warnings(model: AsyncSGDModel, modes: ModeTable,
@@ -918,6 +930,38 @@ def _floor_text(report: StabilityReport) -> str:
             f"; P(loss > x) ~ x^-{tail:.2g}" + (", infinite mean" if tail <= 1 else ""))
         return f"∞: heavy-tailed loss, infinite variance (above E θ²'s threshold{index})"
     return _num(report.loss_floor)
+
+
+def _target_text(report: StabilityReport) -> str:
+    """The time to the target loss, or why it is never reached."""
+    t = report.time_to_target if report.time_to_target is not None else math.inf
+    if math.isfinite(t):
+        return _num(t)
+    if report.stable is False:
+        return "— (a run diverges)"
+    if report.regime == "heavy-tailed":
+        return "∞ (E θ² grows: the expected loss diverges although runs converge)"
+    if report.target_loss is not None and report.loss_floor >= report.target_loss:
+        return f"∞ (the noise floor {_num(report.loss_floor)} is above the target)"
+    return "∞"
+
+
+def _kernel_text(model: AsyncSGDModel) -> str:
+    """The kernel as the report names it: the law (one group) or the groups' mix."""
+    text = model.kernel.describe()  # the law rescaled to mean 1, and the cut-off and policy
+    extra = text[len(str(model.kernel.law)):]
+    if len(model.cluster.groups) == 1:
+        return f"rounds {model.delay_law}{extra}"
+    return f"rounds of {len(model.cluster.groups)} groups, mixed by arrival rate{extra}"
+
+
+def _max_workers_text(report: StabilityReport) -> str:
+    """The largest stable worker count, or why there is none."""
+    if report.max_stable_workers is not None:
+        return _count(report.max_stable_workers)
+    if len(report.model.cluster.groups) > 1:
+        return "— (several worker groups: see each group's row)"
+    return "— (not searched)"
 
 
 def _threshold_row(threshold: Any, lr_per_kappa: float) -> str:

@@ -102,7 +102,7 @@ def test_an_inert_threshold_is_said_and_analysed_as_none(
         capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--workers", "32", "--threshold", "1000000000")
     assert code == 0 and err == ""
-    assert "threshold K=1000000000 drops no gradient" in out
+    assert "staleness cut-off K=1000000000 drops no gradient" in out
     _, plain, _ = run(capsys, "--workers", "32")
     tail = out.split("staleness (server updates")[1]
     assert tail == plain.split("staleness (server updates")[1]

@@ -227,7 +227,7 @@ def test_summary_threshold_and_simulation(threshold_cluster: Cluster,
     exact = report.staleness_exact
     assert exact is not None
     text = report.summary()
-    assert (f"threshold K=10: accepted fraction {report.acceptance(report.staleness):.4f} "
+    assert (f"staleness cut-off K=10: accepted fraction {report.acceptance(report.staleness):.4f} "
             f"(Poisson), {report.acceptance(exact):.4f} (exact)") in text
     assert "exact (simulated)" in text
     assert f"(from {exact.n_samples} simulated gradients)" in text

@@ -45,7 +45,8 @@ def test_a_table_of_powers_is_the_geometric_policy(threshold: int | None) -> Non
 
 def test_exponential_is_geometric_with_gamma_e_to_the_minus_beta() -> None:
     policy = StepPolicy.parse("exponential:0.05")
-    assert policy == StepPolicy("geometric", math.exp(-0.05))
+    assert (policy.name, policy.gamma) == ("geometric", math.exp(-0.05))
+    assert str(policy) == "exponential:0.05"  # echoed as the user typed it
     s = np.arange(50)
     assert np.allclose(policy.factor(s), np.exp(-0.05 * s), rtol=1e-14)
 

@@ -183,8 +183,8 @@ def test_acceptance_probability_above_one(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_negative_spectral_radius(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_module, "_discrete_check", lambda *a, **k: DiscreteCheck(
-        critical_lr=0.05, stable=True, spectral_radius=-0.5, decay_rate=1.0))
+    monkeypatch.setattr(report_module, "_discrete_check", lambda *a, **k: (DiscreteCheck(
+        critical_lr=0.05, stable=True, spectral_radius=-0.5, decay_rate=1.0), None))
     with pytest.raises(InvariantError, match="spectral radius"):
         analyze_stability(STABLE, optimise_workers=False)
 
