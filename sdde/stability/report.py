@@ -851,9 +851,9 @@ def _discrete_check(model: AsyncSGDModel) -> tuple[DiscreteCheck | None, str | N
     if q.size > discrete.MAX_DEGREE:
         # hundreds of workers, or a heavy-tailed staleness law: the continuous model is the
         # accurate one there
-        return None, (f"staleness reaches {q.size - 1} updates (beyond "
-                      f"{discrete.MAX_DEGREE}, the largest the recursion's polynomial is "
-                      "solved for); the continuous model is the accurate one at this scale")
+        return None, (f"staleness reaches {q.size - 1} updates, and the recursion's "
+                      f"polynomial is solved up to {discrete.MAX_DEGREE} (many workers or "
+                      "a long-tailed staleness law: the continuous model answers alone)")
     alpha_star = discrete.discrete_critical_alpha(q)
     alpha = float(model.alphas[-1])
     count = discrete.discrete_unstable_count(alpha, q)

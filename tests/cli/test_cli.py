@@ -131,7 +131,8 @@ def test_threshold_reports_acceptance(capsys: pytest.CaptureFixture[str]) -> Non
 
     code, out, _ = run(capsys, *argv)
     assert code == 0
-    match = re.search(r"staleness cut-off K=10: accepted fraction (\S+) \(Poisson\), (\S+) \(exact\)", out)
+    match = re.search(r"staleness cut-off K=10: accepted fraction (\S+) \(Poisson\), "
+                      r"(\S+) \(exact\)", out)
     assert match, out
     assert float(match[1]) == pytest.approx(cluster["acceptance"], abs=5e-5)
     assert float(match[2]) == pytest.approx(cluster["staleness_exact"]["acceptance"], abs=5e-5)
