@@ -78,17 +78,16 @@ class AsyncSGDModel:
             raise ValueError(f"cluster must be a Cluster, got {self.cluster!r}")
         if not isinstance(self.spectrum, HessianSpectrum):
             raise ValueError(f"spectrum must be a HessianSpectrum, got {self.spectrum!r}")
-        if _checked_per_mode(self.noise, self.spectrum.n_modes):
-            pass  # a variant's (dataclasses.replace) noise, checked when it was built
-        else:
-            self._check_noise()
+        self._check_noise()  # vectorised: a variant of a 10⁶-mode model checks in ms
         if not isinstance(self.policy, StepPolicy):
             raise ValueError(f"policy must be a StepPolicy, got {self.policy!r}")
         if not (isinstance(self.backlog, int | float) and 0 <= self.backlog <= 1):
             raise ValueError(f"backlog must be a number in [0, 1], got {self.backlog!r}")
 
     def _check_noise(self) -> None:
-        """Check ``noise`` and store it as a float, or a read-only array per mode."""
+        """Check ``noise`` and store it as a float, or a read-only copy per mode (a model
+        is compared by identity, like its spectrum: its arrays have no ``==`` that a
+        dataclass could use)."""
         noise = np.atleast_1d(np.asarray(self.noise, dtype=np.float64))
         if noise.ndim != 1 or noise.size not in (1, self.spectrum.n_modes) or not np.all(
                 np.isfinite(noise) & (noise >= 0)):
@@ -295,12 +294,6 @@ class AsyncSGDModel:
                     np.asarray(self.noise).tolist() if len(self.noise) <= MAX_LISTED
                     else {"listed": False, "mean": float(np.mean(self.noise)),
                           "max": float(np.max(self.noise))})}
-
-
-def _checked_per_mode(noise: object, n_modes: int) -> bool:
-    """Whether ``noise`` is a per-mode array this class already checked and froze."""
-    return (isinstance(noise, np.ndarray) and not noise.flags.writeable
-            and noise.dtype == np.float64 and noise.shape == (n_modes,))
 
 
 @dataclass(frozen=True)

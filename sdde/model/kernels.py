@@ -658,12 +658,17 @@ class DelayKernel:
 
     def describe(self) -> str:
         """One line: the law and, when set, the threshold and step policy."""
+        return str(self.law) + self.describe_options()
+
+    def describe_options(self) -> str:
+        """``" (staleness cut-off K = 40, step policy tail:0.5)"``, or ``""`` when neither
+        is set."""
         extra = []
         if self.threshold is not None:
             extra.append(f"staleness cut-off K = {self.threshold}")
         if not self.policy.is_constant:
             extra.append(f"step policy {self.policy}")
-        return str(self.law) + (f" ({', '.join(extra)})" if extra else "")
+        return f" ({', '.join(extra)})" if extra else ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description."""

@@ -116,40 +116,6 @@ def lobatto_nodes(degree: int = DEGREE) -> FloatArray:
     return np.asarray(np.cos(np.pi * np.arange(degree + 1) / degree), dtype=np.float64)
 
 
-def _lobatto_weights(degree: int) -> FloatArray:
-    w = (-1.0) ** np.arange(degree + 1)
-    w[0] *= 0.5
-    w[-1] *= 0.5
-    return np.asarray(w, dtype=np.float64)
-
-
-def barycentric(x: FloatArray, values: FloatArray) -> FloatArray:
-    """The interpolant through ``values`` at the Lobatto nodes, at points ``x ∈ [−1, 1]``.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n,)
-        Points, one per row of ``values``.
-    values : ndarray, shape (n, degree + 1, m)
-        Node values, one panel per point.
-
-    Returns
-    -------
-    ndarray, shape (n, m)
-        The second (true) barycentric formula, exact at the nodes.
-    """
-    degree = values.shape[1] - 1
-    nodes = lobatto_nodes(degree)
-    diff = x[:, None] - nodes[None, :]
-    at_node = diff == 0.0
-    diff[at_node] = 1.0
-    c = _lobatto_weights(degree)[None, :] / diff
-    out = np.einsum("nk,nkm->nm", c, values) / c.sum(axis=1)[:, None]
-    rows, cols = np.nonzero(at_node)
-    out[rows] = values[rows, cols]
-    return np.asarray(out, dtype=np.float64)
-
-
 def chebyshev_coefficients(values: FloatArray) -> FloatArray:
     """Chebyshev coefficients ``c_0..c_p`` of the interpolants through Lobatto-node
     ``values`` (shape ``(n_panels, p + 1, m)``; node ``k`` at ``cos(π k / p)``): the
@@ -161,13 +127,6 @@ def chebyshev_coefficients(values: FloatArray) -> FloatArray:
     half[0] = half[-1] = 0.5
     transform = (2.0 / p) * half[:, None] * half[None, :] * np.cos(np.pi * np.outer(k, k) / p)
     return np.asarray(np.einsum("jk,nkm->njm", transform, values), dtype=np.float64)
-
-
-def chebyshev_tail(values: FloatArray) -> FloatArray:
-    """``|c_{p−1}| + |c_p|``: the last two Chebyshev coefficients of the interpolant through
-    Lobatto-node ``values`` (shape ``(n_panels, p + 1, m)``), per panel and component."""
-    c = chebyshev_coefficients(values)
-    return np.asarray(np.abs(c[:, -2]) + np.abs(c[:, -1]), dtype=np.float64)
 
 
 def fit_gain_function(f: GainFunction, low: float, high: float, *, tol: float = 1e-9,
@@ -255,11 +214,11 @@ def fit_gain_function(f: GainFunction, low: float, high: float, *, tol: float = 
 def _panel_errors(at_nodes: FloatArray, at_tests: FloatArray, tests: FloatArray,
                   absolute: bool) -> FloatArray:
     """The larger of the coefficient-tail and the test-point estimate, per panel (inf where
-    a value is NaN)."""
-    n = at_nodes.shape[0]
-    tail = np.linalg.norm(chebyshev_tail(at_nodes), axis=-1)
-    interpolated = barycentric(np.tile(tests, n),
-                               np.repeat(at_nodes, tests.size, axis=0)).reshape(at_tests.shape)
+    a value is NaN): ``|c_{p−1}| + |c_p|``, and the interpolant's miss at ``tests``."""
+    c = chebyshev_coefficients(at_nodes)
+    tail = np.linalg.norm(np.abs(c[:, -2]) + np.abs(c[:, -1]), axis=-1)
+    basis = np.cos(np.outer(np.arange(c.shape[1]), np.arccos(tests)))  # T_j(x) = cos(j acos x)
+    interpolated = np.einsum("jt,njm->ntm", basis, c)
     miss = np.linalg.norm(interpolated - at_tests, axis=-1).max(axis=1)
     error = np.maximum(tail, miss)
     if not absolute:

@@ -948,8 +948,7 @@ def _target_text(report: StabilityReport) -> str:
 
 def _kernel_text(model: AsyncSGDModel) -> str:
     """The kernel as the report names it: the law (one group) or the groups' mix."""
-    text = model.kernel.describe()  # the law rescaled to mean 1, and the cut-off and policy
-    extra = text[len(str(model.kernel.law)):]
+    extra = model.kernel.describe_options()
     if len(model.cluster.groups) == 1:
         return f"rounds {model.delay_law}{extra}"
     return f"rounds of {len(model.cluster.groups)} groups, mixed by arrival rate{extra}"
